@@ -1,0 +1,17 @@
+/* Shared definitions for every translation unit of libunsock.so. */
+#ifndef UNSOCK_COMMON_H
+#define UNSOCK_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+/* Everything is hidden unless it is one of the libc functions we interpose. */
+#define UNSOCK_EXPORT __attribute__((visibility("default")))
+
+#define UNSOCK_SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
+
+#endif

@@ -1,0 +1,161 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct unsock_config unsock_cfg;
+
+static const char *nonempty(unsock_getenv_fn get, const char *name)
+{
+    const char *v = get(name);
+    return (v != NULL && v[0] != '\0') ? v : NULL;
+}
+
+/* Parse 1..maxdigits decimal digits spanning the whole string, value <= hi.
+ * No signs, spaces or other characters, so both sides of the project (this
+ * and unsock/config.py) accept exactly the same strings. */
+static bool parse_digits(const char *s, size_t len, size_t maxdigits, bool leading_zero,
+                         unsigned long hi, unsigned long *out)
+{
+    if (len == 0 || len > maxdigits || (!leading_zero && len > 1 && s[0] == '0'))
+        return false;
+    unsigned long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_ipv4(const char *s, size_t len, uint8_t out[4])
+{
+    const char *end = s + len;
+    for (int octet = 0; octet < 4; octet++) {
+        const char *dot = octet < 3 ? memchr(s, '.', (size_t)(end - s)) : end;
+        unsigned long v;
+        if (dot == NULL || !parse_digits(s, (size_t)(dot - s), 3, false, 255, &v))
+            return false;
+        out[octet] = (uint8_t)v;
+        s = dot + 1;
+    }
+    return true;
+}
+
+static int parse_range(const char *s, struct unsock_range *r)
+{
+    const char *slash = strchr(s, '/');
+    size_t addr_len = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned long prefix = 32;
+    memset(r, 0, sizeof(*r));
+    if (!parse_ipv4(s, addr_len, r->addr))
+        return -1;
+    if (slash && !parse_digits(slash + 1, strlen(slash + 1), 2, false, 32, &prefix))
+        return -1;
+    r->family = AF_INET;
+    r->prefix = (unsigned)prefix;
+    return 0;
+}
+
+static int parse_bool(unsock_getenv_fn get, const char *name, bool *out,
+                      char *err, size_t errlen)
+{
+    const char *v = get(name);
+    if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0) {
+        *out = false;
+    } else if (strcmp(v, "1") == 0) {
+        *out = true;
+    } else {
+        snprintf(err, errlen, "%s='%s' is not a valid switch: use 1 (on) or 0 (off)", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
+                        char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+
+    const char *dir = nonempty(get, "UNSOCK_DIR");
+    if (dir == NULL) {
+        snprintf(err, errlen, "UNSOCK_DIR is not set: set it to the absolute path of the socket directory, or start the program with 'unsock run'");
+        return -1;
+    }
+    if (dir[0] != '/') {
+        snprintf(err, errlen, "UNSOCK_DIR='%s' is not an absolute path: give a path starting with /", dir);
+        return -1;
+    }
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (len == 1)
+        len = 0; /* the root directory: files are "/PORT.sock" */
+    if (len > UNSOCK_DIR_MAX) {
+        snprintf(err, errlen, "UNSOCK_DIR is %zu bytes long, at most %zu fit in a unix socket path: choose a shorter directory",
+                 len, (size_t)UNSOCK_DIR_MAX);
+        return -1;
+    }
+    memcpy(cfg->dir, dir, len);
+    cfg->dir[len] = '\0';
+    cfg->dir_len = len;
+
+    const char *addr = nonempty(get, "UNSOCK_ADDR");
+    if (addr == NULL)
+        addr = "127.175.0.0/32";
+    if (parse_range(addr, &cfg->range) != 0) {
+        snprintf(err, errlen, "UNSOCK_ADDR='%s' is not an IPv4 address or range: use a form like 127.0.0.1 or 127.0.0.0/8", addr);
+        return -1;
+    }
+
+    unsigned long port = 0;
+    const char *port_s = nonempty(get, "UNSOCK_PORT");
+    bool any_port = port_s == NULL || strcmp(port_s, "-1") == 0;
+    if (!any_port && !parse_digits(port_s, strlen(port_s), 5, true, 65535, &port)) {
+        snprintf(err, errlen, "UNSOCK_PORT='%s' is not a port: use a number from 0 to 65535, or -1 for any port", port_s);
+        return -1;
+    }
+    cfg->port = any_port ? -1 : (int32_t)port;
+
+    cfg->mode = -1;
+    const char *mode_s = nonempty(get, "UNSOCK_MODE");
+    if (mode_s) {
+        unsigned mode = 0;
+        size_t n = strlen(mode_s);
+        bool ok = n >= 1 && n <= 4;
+        for (size_t i = 0; ok && i < n; i++) {
+            ok = mode_s[i] >= '0' && mode_s[i] <= '7';
+            mode = mode * 8 + (unsigned)(mode_s[i] - '0');
+        }
+        if (!ok || mode > 0777) {
+            snprintf(err, errlen, "UNSOCK_MODE='%s' is not a file mode: use octal permission bits such as 660 or 0700", mode_s);
+            return -1;
+        }
+        cfg->mode = (int32_t)mode;
+    }
+
+    if (parse_bool(get, "UNSOCK_BLOCK_INET", &cfg->block_inet, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_BLOCK_INET6", &cfg->block_inet6, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_ACCEPT_CONVERT_ALL", &cfg->accept_convert_all, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_ACCEPT_CONVERT_VSOCK", &cfg->accept_convert_vsock, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_DEBUG", &cfg->debug, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outlen)
+{
+    char mode[16] = "-";
+    if (cfg->mode >= 0)
+        snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode & 0777u);
+    const uint8_t *a = cfg->range.addr;
+    return snprintf(out, outlen,
+                    "dir=%s addr=%u.%u.%u.%u/%u port=%d mode=%s block_inet=%d block_inet6=%d "
+                    "accept_convert_all=%d accept_convert_vsock=%d",
+                    cfg->dir_len ? cfg->dir : "/", a[0], a[1], a[2], a[3], cfg->range.prefix,
+                    (int)cfg->port, mode, cfg->block_inet, cfg->block_inet6,
+                    cfg->accept_convert_all, cfg->accept_convert_vsock);
+}

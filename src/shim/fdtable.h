@@ -1,0 +1,89 @@
+/* Per-descriptor state of converted sockets.
+ *
+ * A converted socket is one struct usock, shared by every descriptor that
+ * refers to it in this process (dup, dup2, dup3, F_DUPFD). Lookups of
+ * descriptors that were never converted take no lock: a single atomic load.
+ * Everything else happens under one process-wide mutex, which is held
+ * across fork() so that the child never inherits it locked. */
+#ifndef UNSOCK_FDTABLE_H
+#define UNSOCK_FDTABLE_H
+
+#include "common.h"
+
+#include <sys/stat.h>
+
+struct unsock_opt {
+    int level, name;
+    socklen_t len;
+    unsigned char val[32];
+};
+
+struct usock {
+    int refs;                         /* descriptors in this process */
+    int family;                       /* the family the program believes in */
+    int type;                         /* SOCK_STREAM, SOCK_DGRAM, ... */
+    struct sockaddr_storage local;    /* what getsockname() reports */
+    socklen_t local_len;
+    struct sockaddr_storage peer;     /* what getpeername() reports */
+    socklen_t peer_len;
+
+    /* The socket file this process created by bind(), removed again when
+     * the last descriptor is closed or the process exits. */
+    bool owns_file;
+    pid_t owner;
+    dev_t file_dev;
+    ino_t file_ino;
+    ino_t sock_ino;
+    char path[UNSOCK_SUN_PATH_MAX + 1];
+    struct usock *owned_prev, *owned_next;
+
+    /* TCP- and IP-level options the program set (emulated). */
+    struct unsock_opt *opts;
+    size_t nopts, capopts;
+};
+
+void unsock_lock(void);
+void unsock_unlock(void);
+
+/* Install the fork handlers. Called once from unsock_init(). */
+void unsock_fdtable_init(void);
+
+/* Lock-free: true if fd refers to a converted socket. */
+bool unsock_fd_converted(int fd);
+
+/* The converted socket of fd with the lock held, or NULL (lock not held). */
+struct usock *unsock_fd_lock(int fd);
+
+/* A new socket description (refs 0, not attached to any descriptor). */
+struct usock *unsock_sock_new(int family, int type);
+
+/* Point fd at s (s may be NULL), dropping whatever fd referred to before;
+ * the descriptor's previous socket must already be closed. Lock held. */
+void unsock_fd_set_locked(int fd, struct usock *s);
+
+/* Same, taking the lock. */
+void unsock_fd_set(int fd, struct usock *s);
+
+/* Close fd with do_close (the real close), forgetting its state first and
+ * removing an owned socket file after the last descriptor is gone. */
+int unsock_fd_close(int fd, int (*do_close)(int));
+
+/* newfd now refers to what oldfd refers to. */
+void unsock_fd_dup(int oldfd, int newfd);
+
+/* The lowest converted descriptor >= from, or -1. */
+int unsock_fd_next_converted(unsigned from);
+
+/* Mark/ask whether the program changed options or owner of a not yet
+ * converted socket, so that a swap knows whether to copy them. */
+void unsock_fd_touch(int fd);
+bool unsock_fd_touched(int fd);
+
+/* Record that s created the socket file at path (lock held). */
+void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path);
+
+/* At exit: close this process's bound sockets and remove their files
+ * where nobody else serves them any more. */
+void unsock_fdtable_exit(void);
+
+#endif

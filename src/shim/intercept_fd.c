@@ -1,0 +1,104 @@
+/* close, dup, dup2, dup3, fcntl, close_range: the per-descriptor state of
+ * converted sockets follows descriptor copies and ends with the last one. */
+#undef _FILE_OFFSET_BITS /* we define both fcntl and fcntl64 ourselves */
+#define _GNU_SOURCE
+#include "fdtable.h"
+#include "init.h"
+#include "real.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static int real_close(int fd)
+{
+    return unsock_real.close(fd);
+}
+
+UNSOCK_EXPORT int close(int fd)
+{
+    unsock_init();
+    return unsock_fd_close(fd, real_close);
+}
+
+UNSOCK_EXPORT int dup(int fd)
+{
+    unsock_init();
+    int r = unsock_real.dup(fd);
+    if (r >= 0)
+        unsock_fd_dup(fd, r);
+    return r;
+}
+
+UNSOCK_EXPORT int dup2(int fd, int fd2)
+{
+    unsock_init();
+    int r = unsock_real.dup2(fd, fd2);
+    if (r >= 0 && fd != fd2)
+        unsock_fd_dup(fd, r);
+    return r;
+}
+
+UNSOCK_EXPORT int dup3(int fd, int fd2, int flags)
+{
+    unsock_init();
+    int r = unsock_real.dup3(fd, fd2, flags);
+    if (r >= 0)
+        unsock_fd_dup(fd, r);
+    return r;
+}
+
+static int after_fcntl(int fd, int cmd, unsigned long arg, int r)
+{
+    if (r < 0)
+        return r;
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        unsock_fd_dup(fd, r);
+    else if (cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG ||
+             (cmd == F_SETFL && (arg & O_ASYNC) != 0))
+        unsock_fd_touch(fd);
+    return r;
+}
+
+/* fcntl's third argument is an int, a long or a pointer; all are passed in
+ * the same register class, so reading it as unsigned long is what libc does. */
+UNSOCK_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    unsock_init();
+    va_list ap;
+    va_start(ap, cmd);
+    unsigned long arg = va_arg(ap, unsigned long);
+    va_end(ap);
+    return after_fcntl(fd, cmd, arg, unsock_real.fcntl(fd, cmd, arg));
+}
+
+UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    unsock_init();
+    va_list ap;
+    va_start(ap, cmd);
+    unsigned long arg = va_arg(ap, unsigned long);
+    va_end(ap);
+    int (*f)(int, int, ...) = unsock_real.fcntl64 ? unsock_real.fcntl64 : unsock_real.fcntl;
+    return after_fcntl(fd, cmd, arg, f(fd, cmd, arg));
+}
+
+UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+    unsock_init();
+    if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
+        /* Converted sockets first, one by one, so their files are handled. */
+        for (int fd = unsock_fd_next_converted(first); fd >= 0 && (unsigned)fd <= last;
+             fd = unsock_fd_next_converted((unsigned)fd + 1))
+            unsock_fd_close(fd, real_close);
+    }
+    if (unsock_real.close_range != NULL)
+        return unsock_real.close_range(first, last, flags);
+    return (int)syscall(SYS_close_range, first, last, flags);
+}

@@ -1,0 +1,213 @@
+/* socket, socketpair, bind, connect: where IP sockets become unix sockets. */
+#include "fdswap.h"
+#include "init.h"
+#include "log.h"
+#include "real.h"
+#include "sockaddr.h"
+#include "sockfile.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+UNSOCK_EXPORT int socket(int domain, int type, int protocol)
+{
+    unsock_init();
+    if (domain == AF_INET6 && unsock_cfg.block_inet6) {
+        unsock_debug("socket(AF_INET6): blocked by UNSOCK_BLOCK_INET6");
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    int fd = unsock_real.socket(domain, type, protocol);
+    if (fd >= 0)
+        unsock_fd_set(fd, NULL); /* in case fd was closed behind our back */
+    return fd;
+}
+
+UNSOCK_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    unsock_init();
+    int r = unsock_real.socketpair(domain, type, protocol, sv);
+    if (r == 0) {
+        unsock_fd_set(sv[0], NULL);
+        unsock_fd_set(sv[1], NULL);
+    }
+    return r;
+}
+
+static bool convertible_type(int type)
+{
+    return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET;
+}
+
+/* Port 0: the first free socket file from a random start in the kernel's
+ * default ephemeral range. Existing files, stale or not, are skipped. */
+static int bind_free_port(int fd, uint16_t *port, struct sockaddr_un *un)
+{
+    const unsigned lo = 32768, n = 60999 - 32768 + 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t p = (uint16_t)(lo + (start + i) % n);
+        if (unsock_cfg.port >= 0 && p != unsock_cfg.port)
+            continue;
+        socklen_t len = unsock_port_sockaddr(p, un);
+        if (unsock_sockfile_bind(fd, un, len, false) == 0) {
+            *port = p;
+            return 0;
+        }
+        if (errno != EADDRINUSE)
+            return -1;
+    }
+    errno = EADDRINUSE;
+    return -1;
+}
+
+static void close_keep_errno(int fd)
+{
+    int saved = errno;
+    unsock_real.close(fd);
+    errno = saved;
+}
+
+/* Install tmp over fd and record s for it; frees s on failure. */
+static int install(int tmp, int fd, struct usock *s, const char *owned_path)
+{
+    unsock_lock();
+    if (owned_path != NULL)
+        unsock_sock_own_file_locked(s, tmp, owned_path);
+    int r = unsock_swap_install(tmp, fd);
+    if (r == 0)
+        unsock_fd_set_locked(fd, s);
+    unsock_unlock();
+    if (r != 0) {
+        int saved = errno;
+        if (owned_path != NULL)
+            unlink(owned_path);
+        free(s);
+        errno = saved;
+    }
+    return r;
+}
+
+/* Type check and temporary unix socket for fd; 0 if fd is not convertible. */
+static int prepare(int fd, struct usock **out)
+{
+    int type = unsock_socket_type(fd);
+    if (type < 0)
+        return -1;
+    if (!convertible_type(type))
+        return 0;
+    struct usock *s = unsock_sock_new(AF_INET, type);
+    if (s == NULL)
+        return -1;
+    int tmp = unsock_swap_prepare(fd, s);
+    if (tmp < 0) {
+        free(s);
+        return -1;
+    }
+    *out = s;
+    return tmp;
+}
+
+UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    unsock_init();
+    uint16_t port;
+    if (!unsock_addr_covered(addr, len, &port)) {
+        if (unsock_addr_blocked(addr, len)) {
+            unsock_debug("bind fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", fd);
+            errno = EACCES;
+            return -1;
+        }
+        return unsock_real.bind(fd, addr, len);
+    }
+    if (unsock_fd_converted(fd)) {
+        errno = EINVAL; /* already bound or connected */
+        return -1;
+    }
+    struct usock *s = NULL;
+    int tmp = prepare(fd, &s);
+    if (tmp <= 0)
+        return tmp < 0 ? -1 : unsock_real.bind(fd, addr, len);
+
+    struct sockaddr_un un;
+    int r;
+    if (port == 0) {
+        r = bind_free_port(tmp, &port, &un);
+    } else {
+        socklen_t ulen = unsock_port_sockaddr(port, &un);
+        r = unsock_sockfile_bind(tmp, &un, ulen, true);
+    }
+    if (r != 0) {
+        unsock_debug("bind fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
+        close_keep_errno(tmp);
+        free(s);
+        return -1;
+    }
+    memcpy(&s->local, addr, sizeof(struct sockaddr_in));
+    ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
+    s->local_len = sizeof(struct sockaddr_in);
+    if (install(tmp, fd, s, un.sun_path) != 0)
+        return -1;
+    unsock_debug("bind fd %d port %u -> %s", fd, port, un.sun_path);
+    return 0;
+}
+
+UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    unsock_init();
+    uint16_t port;
+    if (!unsock_addr_covered(addr, len, &port)) {
+        if (unsock_addr_blocked(addr, len)) {
+            unsock_debug("connect fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", fd);
+            errno = EACCES;
+            return -1;
+        }
+        return unsock_real.connect(fd, addr, len);
+    }
+    struct sockaddr_un un;
+    socklen_t ulen = unsock_port_sockaddr(port, &un);
+    int r;
+    struct usock *s = NULL;
+    int tmp = -1;
+    if (unsock_fd_converted(fd)) {
+        r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
+    } else {
+        tmp = prepare(fd, &s);
+        if (tmp <= 0)
+            return tmp < 0 ? -1 : unsock_real.connect(fd, addr, len);
+        r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
+    }
+    if (r != 0) {
+        /* A missing socket file is a port nobody listens on. */
+        if (errno == ENOENT)
+            errno = ECONNREFUSED;
+        unsock_debug("connect fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
+        if (tmp >= 0) {
+            close_keep_errno(tmp);
+            free(s);
+        }
+        return -1;
+    }
+    if (tmp < 0) {
+        if ((s = unsock_fd_lock(fd)) != NULL) {
+            memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
+            s->peer_len = sizeof(struct sockaddr_in);
+            unsock_unlock();
+        }
+        unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
+        return 0;
+    }
+    memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
+    s->peer_len = sizeof(struct sockaddr_in);
+    s->local_len = unsock_fake_addr(AF_INET, unsock_pseudo_port(), &s->local);
+    if (install(tmp, fd, s, NULL) != 0)
+        return -1;
+    unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
+    return 0;
+}

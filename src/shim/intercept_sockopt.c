@@ -1,0 +1,64 @@
+/* getsockopt, setsockopt: converted sockets still look like TCP sockets. */
+#include "fdtable.h"
+#include "init.h"
+#include "real.h"
+#include "sockopts.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+static int int_out(void *val, socklen_t *len, int v)
+{
+    if (val == NULL || len == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if ((int)*len < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    socklen_t n = *len < sizeof(v) ? *len : (socklen_t)sizeof(v);
+    memcpy(val, &v, n);
+    *len = n;
+    return 0;
+}
+
+UNSOCK_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    unsock_init();
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL)
+        return unsock_real.getsockopt(fd, level, name, val, len);
+    int r;
+    if (level == SOL_SOCKET && name == SO_DOMAIN)
+        r = int_out(val, len, s->family);
+    else if (level == SOL_SOCKET && name == SO_PROTOCOL)
+        r = int_out(val, len, s->type == SOCK_STREAM ? IPPROTO_TCP : s->type == SOCK_DGRAM ? IPPROTO_UDP : 0);
+    else if (unsock_opt_emulated(level))
+        r = unsock_opt_get(s, fd, level, name, val, len);
+    else {
+        unsock_unlock();
+        return unsock_real.getsockopt(fd, level, name, val, len);
+    }
+    unsock_unlock();
+    return r;
+}
+
+UNSOCK_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    unsock_init();
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL) {
+        if (level == SOL_SOCKET || unsock_opt_emulated(level))
+            unsock_fd_touch(fd);
+        return unsock_real.setsockopt(fd, level, name, val, len);
+    }
+    if (!unsock_opt_emulated(level)) {
+        unsock_unlock();
+        return unsock_real.setsockopt(fd, level, name, val, len);
+    }
+    int r = unsock_opt_set(s, level, name, val, len);
+    unsock_unlock();
+    return r;
+}

@@ -1,0 +1,36 @@
+#define _GNU_SOURCE
+#include "real.h"
+
+#include <dlfcn.h>
+
+struct unsock_real unsock_real;
+
+#define RESOLVE(name, required)                                      \
+    do {                                                             \
+        *(void **)(&unsock_real.name) = dlsym(RTLD_NEXT, #name);     \
+        if (unsock_real.name == NULL && (required))                  \
+            return #name;                                            \
+    } while (0)
+
+const char *unsock_real_resolve(void)
+{
+    RESOLVE(socket, true);
+    RESOLVE(socketpair, true);
+    RESOLVE(bind, true);
+    RESOLVE(connect, true);
+    RESOLVE(accept, true);
+    RESOLVE(accept4, true);
+    RESOLVE(getsockname, true);
+    RESOLVE(getpeername, true);
+    RESOLVE(getsockopt, true);
+    RESOLVE(setsockopt, true);
+    RESOLVE(close, true);
+    RESOLVE(dup, true);
+    RESOLVE(dup2, true);
+    RESOLVE(dup3, true);
+    RESOLVE(fcntl, true);
+    /* Not every libc has these; callers fall back to fcntl / syscall(2). */
+    RESOLVE(fcntl64, false);
+    RESOLVE(close_range, false);
+    return NULL;
+}

@@ -1,0 +1,35 @@
+/* The libc functions that libunsock.so interposes, resolved with RTLD_NEXT. */
+#ifndef UNSOCK_REAL_H
+#define UNSOCK_REAL_H
+
+#include "common.h"
+
+struct unsock_real {
+    int (*socket)(int, int, int);
+    int (*socketpair)(int, int, int, int[2]);
+    int (*bind)(int, const struct sockaddr *, socklen_t);
+    int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*accept)(int, struct sockaddr *, socklen_t *);
+    int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+    int (*getsockname)(int, struct sockaddr *, socklen_t *);
+    int (*getpeername)(int, struct sockaddr *, socklen_t *);
+    int (*getsockopt)(int, int, int, void *, socklen_t *);
+    int (*setsockopt)(int, int, int, const void *, socklen_t);
+    int (*close)(int);
+    int (*dup)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*fcntl64)(int, int, ...);
+    int (*close_range)(unsigned int, unsigned int, int);
+};
+
+/* Filled once by unsock_init(); read-only afterwards. */
+extern struct unsock_real unsock_real;
+
+/* Resolve every pointer; returns the name of the first symbol that is
+ * required but missing, or NULL. */
+const char *unsock_real_resolve(void);
+
+
+#endif

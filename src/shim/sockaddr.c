@@ -1,0 +1,109 @@
+#include "sockaddr.h"
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+    if (memcmp(a, b, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *port)
+{
+    if (addr == NULL || len < sizeof(struct sockaddr_in) || addr->sa_family != AF_INET)
+        return false;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    uint16_t p = ntohs(in->sin_port);
+    if (unsock_cfg.port >= 0 && p != unsock_cfg.port)
+        return false;
+    if (unsock_cfg.range.family != AF_INET ||
+        !prefix_match((const uint8_t *)&in->sin_addr, unsock_cfg.range.addr, unsock_cfg.range.prefix))
+        return false;
+    *port = p;
+    return true;
+}
+
+bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len)
+{
+    (void)len;
+    return addr != NULL && addr->sa_family == AF_INET && unsock_cfg.block_inet;
+}
+
+socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sun_family = AF_UNIX;
+    /* Cannot truncate: the config guarantees dir_len + "/65535.sock" fits. */
+    int n = snprintf(out->sun_path, sizeof(out->sun_path), "%s/%u.sock", unsock_cfg.dir, (unsigned)port);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+}
+
+int unsock_path_port(const char *path, size_t len)
+{
+    size_t dl = unsock_cfg.dir_len;
+    if (len <= dl + 1 || memcmp(path, unsock_cfg.dir, dl) != 0 || path[dl] != '/')
+        return -1;
+    const char *p = path + dl + 1, *end = path + len;
+    unsigned port = 0;
+    size_t digits = 0;
+    while (p < end && *p >= '0' && *p <= '9' && digits < 6) {
+        port = port * 10 + (unsigned)(*p - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || port > 65535 || (size_t)(end - p) < 5 || memcmp(p, ".sock", 5) != 0)
+        return -1;
+    p += 5;
+    if (p != end && *p != '\0')
+        return -1;
+    return (int)port;
+}
+
+socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    (void)family; /* only AF_INET is converted so far */
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    memcpy(&in->sin_addr, unsock_cfg.range.addr, 4);
+    return sizeof(*in);
+}
+
+uint16_t unsock_pseudo_port(void)
+{
+    /* Cycle through the kernel's default ephemeral range, from a random
+     * start so that two processes rarely report the same ports. */
+    static _Atomic unsigned counter;
+    static _Atomic bool seeded;
+    if (!atomic_load_explicit(&seeded, memory_order_relaxed)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        unsigned expected = 0;
+        atomic_compare_exchange_strong(&counter, &expected, (unsigned)ts.tv_nsec);
+        atomic_store(&seeded, true);
+    }
+    unsigned n = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
+    return (uint16_t)(32768 + n % (60999 - 32768 + 1));
+}
+
+void unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
+                     const struct sockaddr_storage *src, socklen_t srclen)
+{
+    if (dst == NULL || dstlen == NULL)
+        return;
+    socklen_t n = *dstlen < srclen ? *dstlen : srclen;
+    memcpy(dst, src, n);
+    *dstlen = srclen;
+}

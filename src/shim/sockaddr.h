@@ -1,0 +1,34 @@
+/* Address logic: which IP addresses are covered, the socket file of a port,
+ * and the IP addresses reported back to the program. */
+#ifndef UNSOCK_SOCKADDR_H
+#define UNSOCK_SOCKADDR_H
+
+#include "common.h"
+
+#include <netinet/in.h>
+
+/* True if addr is an IP address that unsock converts; *port gets its port. */
+bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *port);
+
+/* True if addr is an IP address of a family that UNSOCK_BLOCK_INET forbids. */
+bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len);
+
+/* DIR/PORT.sock as a sockaddr_un; returns its length. */
+socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out);
+
+/* The port of a socket file path DIR/PORT.sock, or -1 if it is not one. */
+int unsock_path_port(const char *path, size_t len);
+
+/* An address of the program's family carrying the configured address. */
+socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out);
+
+/* A port number for an unnamed unix endpoint (clients, accepted peers). */
+uint16_t unsock_pseudo_port(void);
+
+/* Copy an address out to a caller's buffer with the semantics of
+ * getsockname(2): truncate to *dstlen, then set *dstlen to the full length.
+ * NULL dst or dstlen is legal and copies nothing. */
+void unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
+                     const struct sockaddr_storage *src, socklen_t srclen);
+
+#endif

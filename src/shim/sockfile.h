@@ -1,0 +1,20 @@
+/* Socket files on disk: creating them with the right mode and no window of
+ * looser rights, replacing stale ones, and removing them again without ever
+ * touching a file that is not a dead socket of our own. */
+#ifndef UNSOCK_SOCKFILE_H
+#define UNSOCK_SOCKFILE_H
+
+#include "common.h"
+
+#include <sys/stat.h>
+
+/* bind(2) fd (an AF_UNIX socket) to addr. With replace_stale, a socket file
+ * whose server is gone is removed and the bind retried; anything else at the
+ * path gives EADDRINUSE. */
+int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale);
+
+/* Remove path if it is still the file (dev, ino) and the socket sock_ino is
+ * no longer open in any process. */
+void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino);
+
+#endif

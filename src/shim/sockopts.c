@@ -1,0 +1,171 @@
+#include "sockopts.h"
+
+#include "real.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool unsock_opt_emulated(int level)
+{
+    return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6;
+}
+
+static struct unsock_opt *find(struct usock *s, int level, int name)
+{
+    for (size_t i = 0; i < s->nopts; i++)
+        if (s->opts[i].level == level && s->opts[i].name == name)
+            return &s->opts[i];
+    return NULL;
+}
+
+static int store(struct usock *s, int level, int name, const void *val, socklen_t len)
+{
+    struct unsock_opt *o = find(s, level, name);
+    if (o == NULL) {
+        if (s->nopts == s->capopts) {
+            size_t cap = s->capopts ? s->capopts * 2 : 8;
+            struct unsock_opt *n = realloc(s->opts, cap * sizeof(*n));
+            if (n == NULL) {
+                errno = ENOMEM;
+                return -1;
+            }
+            s->opts = n;
+            s->capopts = cap;
+        }
+        o = &s->opts[s->nopts++];
+        o->level = level;
+        o->name = name;
+    }
+    if (len > sizeof(o->val))
+        len = sizeof(o->val);
+    memcpy(o->val, val, len);
+    o->len = len;
+    return 0;
+}
+
+static int scratch_socket(const struct usock *s)
+{
+    return unsock_real.socket(s->family, s->type | SOCK_CLOEXEC, 0);
+}
+
+static void close_keep_errno(int fd)
+{
+    int saved = errno;
+    unsock_real.close(fd);
+    errno = saved;
+}
+
+/* Switches whose value is any int: stored without asking the kernel, as
+ * they are set per request on busy servers. */
+static bool is_switch(int level, int name)
+{
+    return level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK || name == TCP_QUICKACK);
+}
+
+int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len)
+{
+    if (is_switch(level, name) && s->type == SOCK_STREAM) {
+        if (val == NULL) {
+            errno = EFAULT;
+            return -1;
+        }
+        if (len < sizeof(int)) {
+            errno = EINVAL;
+            return -1;
+        }
+        int v;
+        memcpy(&v, val, sizeof(v));
+        v = v != 0;
+        return store(s, level, name, &v, sizeof(v));
+    }
+    int fd = scratch_socket(s);
+    if (fd < 0)
+        return -1;
+    unsigned char back[sizeof(((struct unsock_opt *)0)->val)];
+    socklen_t backlen = sizeof(back);
+    int r = unsock_real.setsockopt(fd, level, name, val, len);
+    if (r == 0 && unsock_real.getsockopt(fd, level, name, back, &backlen) == 0)
+        r = store(s, level, name, back, backlen);
+    else if (r == 0)
+        r = store(s, level, name, val, len); /* write-only option */
+    close_keep_errno(fd);
+    return r;
+}
+
+static int tcp_info(int fd, void *val, socklen_t *len)
+{
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof(ti));
+    int listening = 0;
+    socklen_t ll = sizeof(listening);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0)
+        return -1;
+    ti.tcpi_state = listening ? 10 /* TCP_LISTEN */ : 1 /* TCP_ESTABLISHED */;
+    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = ti.tcpi_advmss = 65483;
+    ti.tcpi_pmtu = 65535;
+    ti.tcpi_rtt = 10;
+    ti.tcpi_rttvar = 5;
+    ti.tcpi_rto = 200000;
+    ti.tcpi_ato = 40000;
+    ti.tcpi_snd_cwnd = 10;
+    ti.tcpi_snd_ssthresh = 0x7fffffff;
+    ti.tcpi_rcv_space = 65483;
+    socklen_t n = *len < sizeof(ti) ? *len : (socklen_t)sizeof(ti);
+    memcpy(val, &ti, n);
+    *len = n;
+    return 0;
+}
+
+int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
+{
+    if (val == NULL || len == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if ((int)*len < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM)
+        return tcp_info(fd, val, len);
+    struct unsock_opt *o = find(s, level, name);
+    if (o != NULL) {
+        socklen_t n = *len < o->len ? *len : o->len;
+        memcpy(val, o->val, n);
+        *len = n;
+        return 0;
+    }
+    int scratch = scratch_socket(s);
+    if (scratch < 0)
+        return -1;
+    int r = unsock_real.getsockopt(scratch, level, name, val, len);
+    close_keep_errno(scratch);
+    return r;
+}
+
+/* Options worth carrying from the IP socket, set before bind or connect. */
+static const struct {
+    int level, name;
+} snapshot_options[] = {
+    {IPPROTO_TCP, TCP_NODELAY},      {IPPROTO_TCP, TCP_CORK},
+    {IPPROTO_TCP, TCP_KEEPIDLE},     {IPPROTO_TCP, TCP_KEEPINTVL},
+    {IPPROTO_TCP, TCP_KEEPCNT},      {IPPROTO_TCP, TCP_MAXSEG},
+    {IPPROTO_TCP, TCP_DEFER_ACCEPT}, {IPPROTO_TCP, TCP_FASTOPEN},
+    {IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_TCP, TCP_CONGESTION},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT}, {IPPROTO_TCP, TCP_LINGER2},
+    {IPPROTO_TCP, TCP_SYNCNT},       {IPPROTO_TCP, TCP_WINDOW_CLAMP},
+    {IPPROTO_IP, IP_TOS},            {IPPROTO_IP, IP_TTL},
+};
+
+void unsock_opt_snapshot(struct usock *s, int fd)
+{
+    for (size_t i = 0; i < sizeof(snapshot_options) / sizeof(snapshot_options[0]); i++) {
+        unsigned char v[sizeof(((struct unsock_opt *)0)->val)];
+        socklen_t len = sizeof(v);
+        if (unsock_real.getsockopt(fd, snapshot_options[i].level, snapshot_options[i].name, v, &len) == 0)
+            store(s, snapshot_options[i].level, snapshot_options[i].name, v, len);
+    }
+}

@@ -1,0 +1,24 @@
+/* Emulation of TCP- and IP-level socket options on converted sockets.
+ *
+ * AF_UNIX rejects them, and real programs treat that as fatal (nginx's
+ * TCP_CORK, for one). Values are validated by a scratch IP socket of the
+ * same type, so the program gets exactly the kernel's errors, and read back
+ * as the kernel normalised them. Options never set read as a fresh IP
+ * socket's defaults; TCP_INFO describes an established (or listening)
+ * connection. */
+#ifndef UNSOCK_SOCKOPTS_H
+#define UNSOCK_SOCKOPTS_H
+
+#include "fdtable.h"
+
+/* True for the levels that are emulated rather than passed to the kernel. */
+bool unsock_opt_emulated(int level);
+
+/* setsockopt/getsockopt on a converted socket; lock held by the caller. */
+int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
+int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
+
+/* Record the TCP- and IP-level options of the IP socket fd in s. */
+void unsock_opt_snapshot(struct usock *s, int fd);
+
+#endif

@@ -1,0 +1,14 @@
+"""unsock: run unmodified programs on Unix domain sockets instead of TCP.
+
+The Python side validates configuration and launches programs; the work on
+the data path is done by the preloaded shim ``libunsock.so``.
+"""
+
+from .config import Config, Range
+from .errors import ConfigError, UnsockError
+from .launch import build_environment
+from .library import library_path
+
+__version__ = "0.1.0"
+
+__all__ = ["Config", "ConfigError", "Range", "UnsockError", "build_environment", "library_path", "__version__"]

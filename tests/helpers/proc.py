@@ -1,0 +1,111 @@
+"""Running real programs under the shim, and waiting for what they do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from unsock import library_path
+
+DEFAULT_ADDR = "127.0.0.1/8"
+
+
+def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll predicate() until true; fail the test after timeout seconds."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def wait_for_path(path: Path, timeout: float = 10.0) -> None:
+    wait_for(path.exists, timeout, f"{path} to appear")
+
+
+class Unsock:
+    """Environment and process helpers for one socket directory."""
+
+    def __init__(self, sockdir: Path, addr: str = DEFAULT_ADDR) -> None:
+        self.dir = sockdir
+        self.addr = addr
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def env(self, extra: Mapping[str, str] | None = None, **unsock_vars: str) -> dict[str, str]:
+        """os.environ plus LD_PRELOAD and UNSOCK_DIR/UNSOCK_ADDR, then the given variables."""
+        env = dict(os.environ)
+        env.update({"LD_PRELOAD": str(library_path()), "UNSOCK_DIR": str(self.dir), "UNSOCK_ADDR": self.addr})
+        env.update(unsock_vars)
+        if extra:
+            env.update(extra)
+        return env
+
+    def path(self, port: int) -> Path:
+        return self.dir / f"{port}.sock"
+
+    def run(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 60, check: bool = True,
+        input: bytes | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run a program under the shim to completion."""
+        p = subprocess.run(
+            list(args), env=env or self.env(), capture_output=True, timeout=timeout, input=input, check=False
+        )
+        if check and p.returncode != 0:
+            raise AssertionError(
+                f"{args!r} exited {p.returncode}\nstdout: {p.stdout.decode(errors='replace')}\n"
+                f"stderr: {p.stderr.decode(errors='replace')}"
+            )
+        return p
+
+    def start(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, wait_port: int | None = None,
+        stdin: int | None = subprocess.DEVNULL, timeout: float = 15,
+    ) -> subprocess.Popen[bytes]:
+        """Start a program under the shim in the background (stopped at teardown);
+        with wait_port, return once DIR/PORT.sock exists."""
+        p = subprocess.Popen(
+            list(args), env=env or self.env(), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.procs.append(p)
+        if wait_port is not None:
+            path = self.path(wait_port)
+
+            def ready() -> bool:
+                if p.poll() is not None:
+                    out, err = p.communicate()
+                    raise AssertionError(f"{args!r} exited {p.returncode} before listening: {err.decode(errors='replace')}")
+                return path.exists()
+
+            wait_for(ready, timeout, f"{path}")
+        return p
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            stop(p)
+        self.procs.clear()
+
+
+def stop(p: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+    """Signal a process group and reap it; SIGKILL if it does not end."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    if p.stdout:
+        p.stdout.close()
+    if p.stderr:
+        p.stderr.close()
+    return p.returncode
