@@ -3,7 +3,6 @@ directories, and real programs that must exist in CI."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,21 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.proc import Unsock
+from tests.helpers.programs import IN_CI, require_program
 
-IN_CI = bool(os.environ.get("CI"))
-
-
-def require_program(name: str) -> str:
-    """Path of a real program the test needs. Missing: skip locally, fail in CI."""
-    path = shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.exists()), None
-    )
-    if path is None:
-        msg = f"'{name}' is not installed (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+__all__ = ["IN_CI", "require_program"]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,8 +80,10 @@ class Unsock:
 
             def ready() -> bool:
                 if p.poll() is not None:
-                    out, err = p.communicate()
-                    raise AssertionError(f"{args!r} exited {p.returncode} before listening: {err.decode(errors='replace')}")
+                    _, err = p.communicate()
+                    raise AssertionError(
+                        f"{args!r} exited {p.returncode} before listening: {err.decode(errors='replace')}"
+                    )
                 return path.exists()
 
             wait_for(ready, timeout, f"{path}")
@@ -95,10 +98,8 @@ class Unsock:
 def stop(p: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> int:
     """Signal a process group and reap it; SIGKILL if it does not end."""
     if p.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             p.wait(timeout)
         except subprocess.TimeoutExpired:
