@@ -11,4 +11,4 @@ from .library import library_path
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "ConfigError", "Range", "UnsockError", "build_environment", "library_path", "__version__"]
+__all__ = ["Config", "ConfigError", "Range", "UnsockError", "__version__", "build_environment", "library_path"]

@@ -29,7 +29,9 @@ class _Parser(argparse.ArgumentParser):
 def _config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration (each overrides its UNSOCK_* variable)")
     g.add_argument("--dir", metavar="DIR", help="socket directory (UNSOCK_DIR); default: a private per-user one")
-    g.add_argument("--addr", metavar="CIDR", help="IPv4 address or range to convert (UNSOCK_ADDR), default 127.175.0.0/32")
+    g.add_argument(
+        "--addr", metavar="CIDR", help="IPv4 address or range to convert (UNSOCK_ADDR), default 127.175.0.0/32"
+    )
     g.add_argument("--port", metavar="N", help="convert only this port (UNSOCK_PORT), -1 for any")
     g.add_argument("--mode", metavar="OCTAL", help="permissions of created socket files (UNSOCK_MODE)")
     for flag, var in (

@@ -35,8 +35,6 @@ BOOL_VARS = (
     ("UNSOCK_DEBUG", "debug"),
 )
 
-#: Every variable the shim reads, in the order `unsock env` prints them.
-ENV_VARS = ("UNSOCK_DIR", "UNSOCK_ADDR", "UNSOCK_PORT", "UNSOCK_MODE") + tuple(n for n, _ in BOOL_VARS)
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ class Config:
     """What the shim reads from the environment."""
 
     dir: str
-    range: Range = Range.parse(DEFAULT_ADDR)
+    range: Range = Range((127, 175, 0, 0), 32)  # DEFAULT_ADDR
     port: int = -1
     mode: int | None = None
     block_inet: bool = False

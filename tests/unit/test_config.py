@@ -1,0 +1,57 @@
+"""unsock.config: the UNSOCK_* variables as the Python side reads them."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from unsock import Config, ConfigError, Range
+
+octets = st.tuples(*[st.integers(0, 255)] * 4)
+
+
+@given(octets, st.integers(0, 32))
+def test_range_round_trips(o: tuple[int, int, int, int], prefix: int) -> None:
+    text = ".".join(map(str, o)) + f"/{prefix}"
+    assert str(Range.parse(text)) == text
+
+
+@given(octets, st.integers(0, 32), octets)
+def test_covers_agrees_with_ipaddress(
+    base: tuple[int, int, int, int], prefix: int, probe: tuple[int, int, int, int]
+) -> None:
+    r = Range(base, prefix)
+    probe_s = ".".join(map(str, probe))
+    network = ipaddress.ip_network(f"{r.address}/{prefix}", strict=False)
+    assert r.covers(probe_s) == (ipaddress.ip_address(probe_s) in network)
+
+
+def test_defaults_match_the_original() -> None:
+    cfg = Config.from_env({"UNSOCK_DIR": "/run/u"})
+    assert str(cfg.range) == "127.175.0.0/32"
+    assert cfg.port == -1
+    assert cfg.mode is None
+    assert cfg.socket_path(5432).as_posix() == "/run/u/5432.sock"
+
+
+def test_to_env_is_read_back_unchanged() -> None:
+    cfg = Config.from_env(
+        {"UNSOCK_DIR": "/x/", "UNSOCK_ADDR": "10.0.0.1/24", "UNSOCK_PORT": "80", "UNSOCK_MODE": "660",
+         "UNSOCK_BLOCK_INET6": "1"}
+    )
+    assert Config.from_env(cfg.to_env()) == cfg
+
+
+@pytest.mark.parametrize("name", ["UNSOCK_BLOCK_INET", "UNSOCK_ACCEPT_CONVERT_VSOCK"])
+def test_switches_name_the_variable(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}='on' is not a valid switch"):
+        Config.from_env({"UNSOCK_DIR": "/x", name: "on"})
+
+
+def test_dir_length_counts_bytes_not_characters() -> None:
+    # 48 two-byte characters: 96 bytes + "/" is one byte too long.
+    with pytest.raises(ConfigError, match="97 bytes long"):
+        Config.from_env({"UNSOCK_DIR": "/" + "é" * 48})

@@ -1,0 +1,47 @@
+"""The shim and the Python side parse the UNSOCK_* environment identically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.vectors.cases import case_id, env_cases
+from unsock import Config, ConfigError, library_path
+
+CASES = env_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_python_agrees(case: dict[str, Any]) -> None:
+    if "config" in case:
+        assert Config.from_env(case["env"]).canonical() == case["config"]
+    else:
+        with pytest.raises(ConfigError) as e:
+            Config.from_env(case["env"])
+        assert str(e.value) == case["error"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_shim_agrees(case: dict[str, Any]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
+    env.update(case["env"], LD_PRELOAD=str(library_path()), UNSOCK_DEBUG="1")
+    true = shutil.which("true")
+    assert true is not None
+    p = subprocess.run([true], env=env, capture_output=True, text=True, timeout=30)
+    lines = p.stderr.splitlines()
+    if "config" in case:
+        assert p.returncode == 0, p.stderr
+        assert lines == [f"unsock: config: {case['config']}"]
+    else:
+        assert p.returncode != 0
+        assert lines == [f"unsock: {case['error']}"]
+
+
+def test_round_trip_through_environment() -> None:
+    """Config.to_env() is read back by the shim as the same configuration."""
+    cfg = Config.from_env({"UNSOCK_DIR": "/tmp/u", "UNSOCK_ADDR": "127.0.0.1/8", "UNSOCK_MODE": "640"})
+    assert Config.from_env(cfg.to_env()) == cfg
