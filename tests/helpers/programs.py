@@ -67,3 +67,10 @@ def unix_socket_alive(path: Path) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(5)
         return s.connect_ex(str(path)) == 0
+
+
+def plain_env(**extra: str) -> dict[str, str]:
+    """os.environ without the shim or any UNSOCK_* variable: for programs that must run natively."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UNSOCK_")}
+    env.update(extra)
+    return env
