@@ -19,30 +19,14 @@ int unsock_socket_type(int fd)
     return type;
 }
 
-/* SOL_SOCKET options that mean the same on AF_UNIX. */
+/* SOL_SOCKET options that mean the same on AF_UNIX; buffer sizes apart. */
 static const int copied_options[] = {
-    SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_RCVLOWAT, SO_LINGER,
-    SO_PRIORITY, SO_KEEPALIVE, SO_PASSCRED, SO_BROADCAST, SO_OOBINLINE,
-    SO_TIMESTAMP, SO_TIMESTAMPNS, SO_MARK, SO_REUSEADDR, SO_REUSEPORT,
-    SO_DONTROUTE,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVLOWAT, SO_LINGER, SO_PRIORITY,
+    SO_KEEPALIVE, SO_PASSCRED, SO_BROADCAST, SO_OOBINLINE, SO_TIMESTAMP,
+    SO_TIMESTAMPNS, SO_MARK, SO_REUSEADDR, SO_REUSEPORT, SO_DONTROUTE,
 };
 
-/* The buffer sizes of a fresh IP socket: unix sockets start with larger
- * buffers, which must not shrink to TCP's defaults unless the program asked. */
-static int inet_default(int type, int name)
-{
-    int fd = unsock_real.socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    int v = -1;
-    socklen_t len = sizeof(v);
-    if (fd >= 0) {
-        if (unsock_real.getsockopt(fd, SOL_SOCKET, name, &v, &len) != 0)
-            v = -1;
-        unsock_real.close(fd);
-    }
-    return v;
-}
-
-static void copy_socket_options(int from, int to, int type)
+static void copy_socket_options(int from, int to)
 {
     for (size_t i = 0; i < sizeof(copied_options) / sizeof(copied_options[0]); i++) {
         int name = copied_options[i];
@@ -52,19 +36,30 @@ static void copy_socket_options(int from, int to, int type)
             unsock_real.getsockopt(to, SOL_SOCKET, name, b, &bl) != 0 ||
             (al == bl && memcmp(a, b, al) == 0))
             continue;
-        if (name == SO_RCVBUF || name == SO_SNDBUF) {
-            int v;
-            memcpy(&v, a, sizeof(v));
-            if (v == inet_default(type, name))
-                continue;
-            v /= 2; /* the kernel doubles what is set */
-            memcpy(a, &v, sizeof(v));
-        }
         if (unsock_real.setsockopt(to, SOL_SOCKET, name, a, al) != 0)
             unsock_debug("socket option %d not carried over to the unix socket: %s", name, strerror(errno));
     }
 }
 
+/* Unix sockets start with larger buffers than TCP's, so a size is copied
+ * only when the program set one; it must then read back the same. */
+static void copy_buffer_size(int from, int to, int name, int force)
+{
+    int v = 0, now = 0;
+    socklen_t len = sizeof(v), nl = sizeof(now);
+    if (unsock_real.getsockopt(from, SOL_SOCKET, name, &v, &len) != 0)
+        return;
+    int half = v / 2; /* the kernel doubles what is set */
+    if (unsock_real.setsockopt(to, SOL_SOCKET, name, &half, sizeof(half)) != 0 ||
+        unsock_real.getsockopt(to, SOL_SOCKET, name, &now, &nl) != 0)
+        return;
+    /* Above the sysctl maximum: the program used the FORCE variant. */
+    if (now != v && unsock_real.setsockopt(to, SOL_SOCKET, force, &half, sizeof(half)) != 0)
+        unsock_debug("buffer size %d not carried over to the unix socket: %s", v, strerror(errno));
+}
+
+/* The owner may have been set with ioctl(FIOSETOWN) as well as fcntl, so it
+ * is always copied rather than tracked. */
 static int copy_owner(int from, int to)
 {
     struct f_owner_ex owner;
@@ -86,15 +81,20 @@ int unsock_swap_prepare(int fd, struct usock *s)
     int tmp = unsock_real.socket(AF_UNIX, s->type | SOCK_CLOEXEC, 0);
     if (tmp < 0)
         return -1;
-    bool touched = unsock_fd_touched(fd);
-    if (touched) {
-        copy_socket_options(fd, tmp, s->type);
+    unsigned touched = unsock_fd_touched(fd);
+    if (touched & UNSOCK_TOUCHED_OPTS) {
+        copy_socket_options(fd, tmp);
         unsock_opt_snapshot(s, fd);
-        if (copy_owner(fd, tmp) != 0)
-            goto fail;
     }
-    /* O_ASYNC last: it takes effect for the owner set above. */
-    if ((fl & (O_NONBLOCK | O_ASYNC)) != 0 && unsock_real.fcntl(tmp, F_SETFL, fl & (O_NONBLOCK | O_ASYNC)) != 0)
+    if (touched & UNSOCK_TOUCHED_RCVBUF)
+        copy_buffer_size(fd, tmp, SO_RCVBUF, SO_RCVBUFFORCE);
+    if (touched & UNSOCK_TOUCHED_SNDBUF)
+        copy_buffer_size(fd, tmp, SO_SNDBUF, SO_SNDBUFFORCE);
+    if (copy_owner(fd, tmp) != 0)
+        goto fail;
+    /* O_ASYNC waits for unsock_swap_install(): the kernel records the
+     * descriptor number with it and reports it as si_fd in the signal. */
+    if ((fl & O_NONBLOCK) != 0 && unsock_real.fcntl(tmp, F_SETFL, O_NONBLOCK) != 0)
         goto fail;
     return tmp;
 fail:;
@@ -107,9 +107,15 @@ fail:;
 int unsock_swap_install(int tmp, int fd)
 {
     int fdflags = unsock_real.fcntl(fd, F_GETFD);
-    int r = fdflags < 0 ? -1 : unsock_real.dup3(tmp, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+    int fl = unsock_real.fcntl(fd, F_GETFL);
+    int r = fdflags < 0 || fl < 0 ? -1 : unsock_real.dup3(tmp, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
     int saved = errno;
     unsock_real.close(tmp);
     errno = saved;
-    return r < 0 ? -1 : 0;
+    if (r < 0)
+        return -1;
+    /* Past the point of no return: the program's socket is already replaced. */
+    if ((fl & O_ASYNC) != 0 && unsock_real.fcntl(fd, F_SETFL, fl & (O_NONBLOCK | O_ASYNC)) != 0)
+        unsock_debug("fd %d: O_ASYNC not carried over: %s", fd, strerror(errno));
+    return 0;
 }

@@ -12,12 +12,12 @@
 /* The socket type of fd (SOCK_STREAM, ...), or -1 with errno (ENOTSOCK). */
 int unsock_socket_type(int fd);
 
-/* A new AF_UNIX socket of s->type carrying fd's status flags (O_NONBLOCK,
- * O_ASYNC), owner, signal, and the socket options the program set; the
- * TCP- and IP-level options are recorded in s for emulation. -1 on error. */
+/* A new AF_UNIX socket of s->type carrying fd's O_NONBLOCK, owner, signal,
+ * and the socket options the program set; the TCP- and IP-level options are
+ * recorded in s for emulation. -1 on error. */
 int unsock_swap_prepare(int fd, struct usock *s);
 
-/* Put tmp in place of fd, keeping fd's number and FD_CLOEXEC; closes tmp. */
+/* Put tmp in place of fd, keeping fd's number, FD_CLOEXEC and O_ASYNC; closes tmp. */
 int unsock_swap_install(int tmp, int fd);
 
 #endif

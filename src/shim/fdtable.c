@@ -17,7 +17,7 @@
 
 struct slot {
     _Atomic(struct usock *) sock;
-    atomic_bool touched;
+    atomic_uint touched;
 };
 
 static _Atomic(struct slot *) chunks[NCHUNKS];
@@ -126,20 +126,31 @@ void unsock_fd_set_locked(int fd, struct usock *s)
     if (s != NULL)
         s->refs++;
     atomic_store_explicit(&slot->sock, s, memory_order_release);
-    atomic_store_explicit(&slot->touched, false, memory_order_relaxed);
+    atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
     if (old != NULL && (old = sock_unref_locked(old)) != NULL)
         sock_finish(old);
+}
+
+/* Forget what the program did to fd before it was converted. */
+static void slot_clear_touched(int fd)
+{
+    struct slot *slot = slot_peek(fd);
+    if (slot != NULL)
+        atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
 }
 
 int unsock_fd_close(int fd, int (*do_close)(int))
 {
     struct usock *s = NULL;
-    if (slot_peek(fd) != NULL) {
+    /* Closing a descriptor that was never converted takes no lock. */
+    if (!unsock_fd_converted(fd)) {
+        slot_clear_touched(fd);
+    } else {
         unsock_lock();
         struct slot *slot = slot_peek(fd);
         struct usock *old = atomic_load_explicit(&slot->sock, memory_order_relaxed);
         atomic_store_explicit(&slot->sock, NULL, memory_order_release);
-        atomic_store_explicit(&slot->touched, false, memory_order_relaxed);
+        atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
         if (old != NULL)
             s = sock_unref_locked(old);
         unsock_unlock();
@@ -155,8 +166,10 @@ int unsock_fd_close(int fd, int (*do_close)(int))
 
 void unsock_fd_set(int fd, struct usock *s)
 {
-    if (s == NULL && slot_peek(fd) == NULL)
+    if (s == NULL && !unsock_fd_converted(fd)) {
+        slot_clear_touched(fd);
         return;
+    }
     unsock_lock();
     unsock_fd_set_locked(fd, s);
     unsock_unlock();
@@ -165,9 +178,10 @@ void unsock_fd_set(int fd, struct usock *s)
 void unsock_fd_dup(int oldfd, int newfd)
 {
     if (!unsock_fd_converted(oldfd) && !unsock_fd_converted(newfd)) {
-        struct slot *n = slot_peek(newfd);
-        if (n != NULL)
-            atomic_store_explicit(&n->touched, unsock_fd_touched(oldfd), memory_order_relaxed);
+        unsigned touched = unsock_fd_touched(oldfd);
+        slot_clear_touched(newfd);
+        if (touched != 0)
+            unsock_fd_touch(newfd, touched);
         return;
     }
     unsock_lock();
@@ -190,7 +204,7 @@ int unsock_fd_next_converted(unsigned from)
     return -1;
 }
 
-void unsock_fd_touch(int fd)
+void unsock_fd_touch(int fd, unsigned what)
 {
     struct slot *s = slot_peek(fd);
     if (s == NULL) {
@@ -200,13 +214,13 @@ void unsock_fd_touch(int fd)
         if (s == NULL)
             return;
     }
-    atomic_store_explicit(&s->touched, true, memory_order_relaxed);
+    atomic_fetch_or_explicit(&s->touched, what, memory_order_relaxed);
 }
 
-bool unsock_fd_touched(int fd)
+unsigned unsock_fd_touched(int fd)
 {
     struct slot *s = slot_peek(fd);
-    return s != NULL && atomic_load_explicit(&s->touched, memory_order_relaxed);
+    return s != NULL ? atomic_load_explicit(&s->touched, memory_order_relaxed) : 0;
 }
 
 void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path)

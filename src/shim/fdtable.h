@@ -74,10 +74,16 @@ void unsock_fd_dup(int oldfd, int newfd);
 /* The lowest converted descriptor >= from, or -1. */
 int unsock_fd_next_converted(unsigned from);
 
-/* Mark/ask whether the program changed options or owner of a not yet
- * converted socket, so that a swap knows whether to copy them. */
-void unsock_fd_touch(int fd);
-bool unsock_fd_touched(int fd);
+/* What the program changed on a socket that is not converted yet, so that a
+ * swap knows what to carry over. Buffer sizes are flagged on their own: a
+ * size set explicitly may read back exactly as the IP default does. */
+enum {
+    UNSOCK_TOUCHED_OPTS = 1u << 0,
+    UNSOCK_TOUCHED_RCVBUF = 1u << 1,
+    UNSOCK_TOUCHED_SNDBUF = 1u << 2,
+};
+void unsock_fd_touch(int fd, unsigned what);
+unsigned unsock_fd_touched(int fd);
 
 /* Record that s created the socket file at path (lock held). */
 void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path);

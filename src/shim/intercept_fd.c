@@ -54,15 +54,12 @@ UNSOCK_EXPORT int dup3(int fd, int fd2, int flags)
     return r;
 }
 
-static int after_fcntl(int fd, int cmd, unsigned long arg, int r)
+static int after_fcntl(int fd, int cmd, int r)
 {
     if (r < 0)
         return r;
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         unsock_fd_dup(fd, r);
-    else if (cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG ||
-             (cmd == F_SETFL && (arg & O_ASYNC) != 0))
-        unsock_fd_touch(fd);
     return r;
 }
 
@@ -75,7 +72,7 @@ UNSOCK_EXPORT int fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
-    return after_fcntl(fd, cmd, arg, unsock_real.fcntl(fd, cmd, arg));
+    return after_fcntl(fd, cmd, unsock_real.fcntl(fd, cmd, arg));
 }
 
 UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -86,7 +83,7 @@ UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
     int (*f)(int, int, ...) = unsock_real.fcntl64 ? unsock_real.fcntl64 : unsock_real.fcntl;
-    return after_fcntl(fd, cmd, arg, f(fd, cmd, arg));
+    return after_fcntl(fd, cmd, f(fd, cmd, arg));
 }
 
 UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)

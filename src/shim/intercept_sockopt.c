@@ -10,18 +10,17 @@
 
 static int int_out(void *val, socklen_t *len, int v)
 {
-    if (val == NULL || len == NULL) {
-        errno = EFAULT;
-        return -1;
-    }
-    if ((int)*len < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    socklen_t n = *len < sizeof(v) ? *len : (socklen_t)sizeof(v);
-    memcpy(val, &v, n);
-    *len = n;
-    return 0;
+    return unsock_opt_copy_out(val, len, &v, sizeof(v));
+}
+
+static unsigned touched_by(int level, int name)
+{
+    unsigned what = UNSOCK_TOUCHED_OPTS;
+    if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE))
+        what |= UNSOCK_TOUCHED_RCVBUF;
+    if (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_SNDBUFFORCE))
+        what |= UNSOCK_TOUCHED_SNDBUF;
+    return what;
 }
 
 UNSOCK_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
@@ -50,9 +49,10 @@ UNSOCK_EXPORT int setsockopt(int fd, int level, int name, const void *val, sockl
     unsock_init();
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL) {
-        if (level == SOL_SOCKET || unsock_opt_emulated(level))
-            unsock_fd_touch(fd);
-        return unsock_real.setsockopt(fd, level, name, val, len);
+        int r = unsock_real.setsockopt(fd, level, name, val, len);
+        if (r == 0 && (level == SOL_SOCKET || unsock_opt_emulated(level)))
+            unsock_fd_touch(fd, touched_by(level, name));
+        return r;
     }
     if (!unsock_opt_emulated(level)) {
         unsock_unlock();

@@ -95,6 +95,31 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
     return r;
 }
 
+int unsock_opt_copy_out(void *val, socklen_t *len, const void *src, socklen_t srclen)
+{
+    if (len == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if ((int)*len < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    socklen_t n = *len < srclen ? *len : srclen;
+    if (n > 0) {
+        if (val == NULL) {
+            errno = EFAULT;
+            return -1;
+        }
+        memcpy(val, src, n);
+    }
+    *len = n;
+    return 0;
+}
+
+/* What a loopback TCP connection reports as its segment size. */
+#define LOOPBACK_MSS 65483
+
 static int tcp_info(int fd, void *val, socklen_t *len)
 {
     struct tcp_info ti;
@@ -104,7 +129,7 @@ static int tcp_info(int fd, void *val, socklen_t *len)
     if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0)
         return -1;
     ti.tcpi_state = listening ? 10 /* TCP_LISTEN */ : 1 /* TCP_ESTABLISHED */;
-    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = ti.tcpi_advmss = 65483;
+    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = ti.tcpi_advmss = LOOPBACK_MSS;
     ti.tcpi_pmtu = 65535;
     ti.tcpi_rtt = 10;
     ti.tcpi_rttvar = 5;
@@ -112,32 +137,26 @@ static int tcp_info(int fd, void *val, socklen_t *len)
     ti.tcpi_ato = 40000;
     ti.tcpi_snd_cwnd = 10;
     ti.tcpi_snd_ssthresh = 0x7fffffff;
-    ti.tcpi_rcv_space = 65483;
-    socklen_t n = *len < sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-    memcpy(val, &ti, n);
-    *len = n;
-    return 0;
+    ti.tcpi_rcv_space = LOOPBACK_MSS;
+    return unsock_opt_copy_out(val, len, &ti, sizeof(ti));
 }
 
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
 {
-    if (val == NULL || len == NULL) {
+    if (len == NULL) {
         errno = EFAULT;
-        return -1;
-    }
-    if ((int)*len < 0) {
-        errno = EINVAL;
         return -1;
     }
     if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM)
         return tcp_info(fd, val, len);
-    struct unsock_opt *o = find(s, level, name);
-    if (o != NULL) {
-        socklen_t n = *len < o->len ? *len : o->len;
-        memcpy(val, o->val, n);
-        *len = n;
-        return 0;
+    /* A connection reports its path's segment size, not what was asked for. */
+    if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM && s->peer_len > 0) {
+        int mss = LOOPBACK_MSS;
+        return unsock_opt_copy_out(val, len, &mss, sizeof(mss));
     }
+    struct unsock_opt *o = find(s, level, name);
+    if (o != NULL)
+        return unsock_opt_copy_out(val, len, o->val, o->len);
     int scratch = scratch_socket(s);
     if (scratch < 0)
         return -1;

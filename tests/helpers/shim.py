@@ -1,0 +1,71 @@
+"""Helpers for the focused tests of the preload shim (tests/shim)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.helpers.proc import Unsock
+
+PROGS = Path(__file__).resolve().parent.parent / "shim" / "progs"
+
+
+class Shim(Unsock):
+    """Unsock whose LD_PRELOAD can be replaced by UNSOCK_TEST_PRELOAD, to run
+    the same tests against a sanitizer build of the shim."""
+
+    def env(self, extra: Mapping[str, str] | None = None, **unsock_vars: str) -> dict[str, str]:
+        env = super().env(extra, **unsock_vars)
+        override = os.environ.get("UNSOCK_TEST_PRELOAD")
+        if override:
+            env["LD_PRELOAD"] = override
+        return env
+
+    def py(self, code: str, *args: str, env: Mapping[str, str] | None = None, check: bool = True,
+           timeout: float = 60) -> str:
+        """Run Python code under the shim; return its stdout."""
+        p = self.run([sys.executable, "-c", code, *args], env=env, check=check, timeout=timeout)
+        return p.stdout.decode()
+
+    def prog(self, path: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -> str:
+        p = self.run([str(path), *args], env=env, timeout=timeout)
+        return p.stdout.decode()
+
+    def script(self, name: str, *args: str) -> list[str]:
+        """Command line of the Python program progs/NAME with args."""
+        return [sys.executable, str(PROGS / name), *args]
+
+
+def unix_connect(path: Path, timeout: float = 10) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(path))
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def bound_unix_paths() -> set[str]:
+    """Paths of every bound unix socket alive in this network namespace."""
+    paths = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 8:
+                paths.add(parts[7])
+    return paths
+
+
+def control_file_bytes() -> bytes:
+    """A 452-byte record shaped like upstream's struct unsock_socket_info."""
+    head = struct.pack("<IIHHHH", 0x4B534E55, 0, 0, 10, 0, 0)
+    dest = b"/run/some/target.sock".ljust(128, b"\0")
+    body = head + b"\0" * 128 + dest
+    return body.ljust(452, b"\0")
