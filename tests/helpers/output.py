@@ -6,6 +6,7 @@ import os
 import re
 import select
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -63,3 +64,26 @@ def unsock_cli() -> list[str]:
     """The installed ``unsock`` command (next to the running interpreter)."""
     script = Path(sys.executable).parent / "unsock"
     return [str(script)] if script.exists() else [sys.executable, "-m", "unsock"]
+
+
+class Drain:
+    """Reads a stream to its end in a background thread, so that a program
+    writing a lot to a pipe never blocks on it."""
+
+    def __init__(self, stream: IO[bytes] | None) -> None:
+        assert stream is not None, "the program's stream is not a pipe"
+        self.stream = stream
+        self.chunks: list[bytes] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while chunk := os.read(self.stream.fileno(), 65536):
+            self.chunks.append(chunk)
+
+    def result(self, timeout: float = 30.0) -> bytes:
+        """Everything the stream carried, once it has ended."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise AssertionError(f"stream still open after {timeout}s")
+        return b"".join(self.chunks)
