@@ -30,5 +30,19 @@ lint: install
 test: install lint
 	$(PY) -m pytest -q tests
 
+# Benchmarks (not tests; see README "Performance"): `make bench BENCH_ARGS="--pin"`.
+# matplotlib (the `bench` extra in pyproject.toml) is installed for this target only.
+BENCH_ARGS  ?=
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench'])" | xargs $(PY) -m pip install --quiet
+	touch $@
+
+bench: install $(BENCH_STAMP)
+	$(PY) -m benchmarks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist tests/.build

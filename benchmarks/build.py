@@ -1,0 +1,39 @@
+"""Compiling the benchmark's C programs (cc -O2) into the build directory."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parent / "c"
+PROGRAMS = ("bulk", "connrate", "pingpong", "httpreq", "callcost")
+
+
+class BuildError(Exception):
+    pass
+
+
+def build(bins: Path) -> Path:
+    """Compile what is missing or older than its sources; return bins."""
+    cc = shlex.split(os.environ.get("CC", "cc"))
+    if shutil.which(cc[0]) is None:
+        raise BuildError(f"C compiler '{cc[0]}' not found: install build-essential or set CC")
+    bins.mkdir(parents=True, exist_ok=True)
+    header = SOURCES / "bench.h"
+    for name in PROGRAMS:
+        src = SOURCES / f"{name}.c"
+        out = bins / name
+        newest = max(src.stat().st_mtime, header.stat().st_mtime)
+        if out.exists() and out.stat().st_mtime >= newest:
+            continue
+        tmp = bins / f".{name}.{os.getpid()}"
+        cmd = [*cc, "-O2", "-Wall", "-Wextra", "-o", str(tmp), str(src)]
+        p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if p.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise BuildError(f"compiling {src.name} failed:\n{p.stderr.strip()}")
+        tmp.replace(out)  # atomic: concurrent runs never see half a binary
+    return bins

@@ -1,0 +1,59 @@
+/* HTTP connection-per-request client: N sequential requests, each on a new
+ * connection ("Connection: close"), reading the response to EOF and checking
+ * its status line.
+ *
+ *   httpreq ADDR N PATH               -> {"requests": N, "seconds": S, "bytes": B}
+ */
+#include "bench.h"
+
+int main(int argc, char **argv)
+{
+    bench_signals();
+    if (argc != 4) {
+        fprintf(stderr, "usage: httpreq ADDR N PATH\n");
+        return 2;
+    }
+    struct addr a;
+    parse_addr(argv[1], &a);
+    long n = atol(argv[2]);
+    char req[512];
+    int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", argv[3]);
+    if (rl < 0 || (size_t)rl >= sizeof(req)) {
+        errno = 0;
+        die("path too long");
+    }
+    static char buf[1 << 16];
+    uint64_t bytes = 0;
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        int fd = connect_to(&a);
+        write_all(fd, req, (size_t)rl);
+        char head[64];
+        size_t got = 0, hl = 0;
+        for (;;) {
+            ssize_t r = read(fd, buf, sizeof(buf));
+            if (r < 0) {
+                if (errno == EINTR)
+                    continue;
+                die("read");
+            }
+            if (r == 0)
+                break;
+            size_t take = sizeof(head) - 1 - hl < (size_t)r ? sizeof(head) - 1 - hl : (size_t)r;
+            memcpy(head + hl, buf, take);
+            hl += take;
+            got += (size_t)r;
+        }
+        head[hl] = 0;
+        if (strncmp(head, "HTTP/1.1 200", 12) != 0) {
+            errno = 0;
+            die("request %ld: not a 200 response: '%s'", i, head);
+        }
+        bytes += got;
+        close(fd);
+    }
+    uint64_t t1 = now_ns();
+    printf("{\"requests\": %ld, \"seconds\": %.9f, \"bytes\": %llu}\n", n, (double)(t1 - t0) / 1e9,
+           (unsigned long long)bytes);
+    return 0;
+}

@@ -1,0 +1,279 @@
+"""Running every contender through every workload, interleaved: inside each
+repeat, the contenders of each workload run one after the other, starting
+one place further along the list every time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from .contenders import PRELOAD, Address, Contender, Launcher, Setting, Side, SocatProxy, Tcp, Unix, plain_env
+from .procs import Background, Ports, RunFailed, run_client, server_address
+from .workloads import Metric, RunCtx, Sizes, Workload
+
+T = TypeVar("T")
+
+
+def rotate(items: Sequence[T], k: int) -> list[T]:
+    if not items:
+        return []
+    k %= len(items)
+    return [*items[k:], *items[:k]]
+
+
+@dataclass
+class Cell:
+    """The results of one contender on one metric: a value per repeat (None
+    where that repeat failed), or why it cannot run at all."""
+
+    values: list[float | None] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    na: str | None = None
+
+    def ok(self) -> list[float]:
+        return [v for v in self.values if v is not None]
+
+
+@dataclass(frozen=True)
+class CallVariant:
+    """One column of the per-call cost table: a launcher and the kind of
+    address the program uses."""
+
+    name: str
+    title: str
+    launcher: Launcher
+    transport: str  # "tcp" or "unix"
+
+
+@dataclass
+class Results:
+    metrics: list[Metric]
+    contenders: list[Contender]
+    skipped: dict[str, str]  # contender name -> why it does not run here
+    cells: dict[str, dict[str, Cell]]  # metric id -> contender name -> cell
+    notes: dict[str, dict[str, str]]  # metric id -> contender name -> how it ran differently
+    variants: list[CallVariant]
+    calls: list[str]
+    call_cells: dict[str, dict[str, Cell]]  # call -> variant name -> cell
+    repeats: int
+
+
+def program_missing(w: Workload) -> str | None:
+    for prog in w.programs:
+        if shutil.which(prog) is None and not any((Path(d) / prog).exists() for d in ("/usr/sbin", "/sbin")):
+            return f"{prog} is not installed"
+    return None
+
+
+def server_side(w: Workload, c: Contender, setting: Setting) -> tuple[Side, str | None]:
+    """The contender's server side for this workload, and a note if it had to
+    differ; RunFailed if the workload cannot run this way at all."""
+    side = c.server
+    if side.transport == "unix" and not w.unix_server:
+        if c.proxy is None or PRELOAD.unavailable(setting):
+            raise RunFailed(f"{w.why_not_unix} (the server cannot listen on a unix socket without unsock)")
+        return Side("tcp", PRELOAD), f"server put on its unix socket by unsock: {w.why_not_unix}"
+    return side, None
+
+
+def not_applicable(w: Workload, c: Contender, setting: Setting) -> str | None:
+    missing = program_missing(w)
+    if missing:
+        return missing
+    if c.proxy is not None and shutil.which(c.proxy.program) is None:
+        return f"{c.proxy.program} is not installed"
+    try:
+        server_side(w, c, setting)
+    except RunFailed as e:
+        return str(e)
+    if c.client.transport == "unix" and not w.unix_client:
+        return w.why_not_unix
+    return None
+
+
+def port_of(addr: Address, setting: Setting) -> int:
+    if isinstance(addr, Tcp):
+        return addr.port
+    return int(addr.path.name.removesuffix(".sock"))
+
+
+def run_once(
+    w: Workload, c: Contender, setting: Setting, ctx: RunCtx, ports: Ports, cpus: tuple[int | None, int | None]
+) -> dict[str, float]:
+    side, _ = server_side(w, c, setting)
+    port = ports.take()
+    told: Address = Tcp(port) if side.transport == "tcp" else Unix(setting.sock_path(port))
+    server_at = server_address(told, side.launcher.converts, setting.sock_path(port))
+    argv, env = side.launcher.command(w.server(told, ctx), setting)
+    procs: list[Background] = []
+    try:
+        server = Background("server", argv, env, ctx.scratch, cpu=cpus[0])
+        procs.append(server)
+        server.wait_listening(server_at)
+        target = server_at
+        if c.proxy is not None:
+            target = start_proxy(c.proxy, server_at, ports, ctx, procs)
+        client_told: Address = Unix(target.path) if c.client.transport == "unix" and isinstance(target, Unix) \
+            else Tcp(port_of(target, setting))
+        reaches = server_address(client_told, c.client.launcher.converts, setting.sock_path(port_of(target, setting)))
+        if reaches != target:
+            raise RunFailed(f"contender {c.name}: the client would reach {reaches}, the server is at {target}")
+        argv, env = c.client.launcher.command(w.client(client_told, ctx), setting)
+        out = run_client("client", argv, env, ctx.scratch, w.client_timeout, cpu=cpus[1])
+        for p in procs:
+            p.check_alive()
+        w.check(server.output())
+        return w.parse(out)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def start_proxy(proxy: SocatProxy, server_at: Address, ports: Ports, ctx: RunCtx, procs: list[Background]) -> Tcp:
+    if not isinstance(server_at, Unix):
+        raise RunFailed("the proxy needs a server on a unix socket")
+    listen = Tcp(ports.take())
+    bg = Background("proxy", proxy.argv(listen, server_at), plain_env(), ctx.scratch)  # unpinned
+    procs.append(bg)
+    bg.wait_listening(listen)
+    return listen
+
+
+def call_variants(contenders: Sequence[Contender]) -> list[CallVariant]:
+    """A column per contender whose two sides are the same and that has no
+    proxy, plus the preload engine on sockets it does not convert."""
+    out = [
+        CallVariant(c.name, c.title, c.server.launcher, c.server.transport)
+        for c in contenders
+        if c.proxy is None and c.server == c.client
+    ]
+    if any(v.launcher == PRELOAD for v in out):
+        out.append(CallVariant("unsock-unconverted", "unsock (preload), unix sockets it does not convert",
+                               PRELOAD, "unix"))
+    return out
+
+
+def run_calls(v: CallVariant, setting: Setting, ctx: RunCtx, ports: Ports, cpu: int | None) -> dict[str, float | None]:
+    prog = ctx.bin("callcost")
+    n = str(ctx.sizes.call_iterations)
+    if v.transport == "tcp":
+        argv = [prog, "tcp", str(ports.take()), str(ports.take()), n]
+    else:
+        d = ctx.scratch / "c"
+        d.mkdir()
+        argv = [prog, "unix", str(d), n]
+    argv, env = v.launcher.command(argv, setting)
+    out = run_client("callcost", argv, env, ctx.scratch, 600, cpu=cpu)
+    try:
+        data = json.loads(out.strip().splitlines()[-1])
+        calls = data["calls"]
+        assert isinstance(calls, dict)
+    except (ValueError, KeyError, IndexError, AssertionError) as e:
+        raise RunFailed(f"unexpected callcost output: {out.strip()[-200:]!r}") from e
+    return {str(k): (None if val is None else float(val)) for k, val in calls.items()}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fmt(v: float) -> str:
+    return f"{v:.3g}" if v < 1000 else f"{v:,.0f}"
+
+
+def run_all(
+    workloads: Sequence[Workload], contenders: Sequence[Contender], setting: Setting, bins: Path, sizes: Sizes,
+    scratch_root: Path, repeats: int, cpus: tuple[int | None, int | None], with_calls: bool = True,
+) -> Results:
+    ports = Ports(setting.sockdir)
+    skipped = {c.name: r for c in contenders if (r := c.unavailable(setting))}
+    running = [c for c in contenders if c.name not in skipped]
+    for name, why in skipped.items():
+        log(f"not run: {name}: {why}")
+    metrics = [m for w in workloads for m in w.metrics]
+    cells: dict[str, dict[str, Cell]] = {m.id: {c.name: Cell() for c in running} for m in metrics}
+    notes: dict[str, dict[str, str]] = {m.id: {} for m in metrics}
+    applicable: dict[str, list[Contender]] = {}
+    for w in workloads:
+        applicable[w.id] = []
+        for c in running:
+            reason = not_applicable(w, c, setting)
+            if reason:
+                for m in w.metrics:
+                    cells[m.id][c.name].na = reason
+            else:
+                applicable[w.id].append(c)
+                note = server_side(w, c, setting)[1]
+                if note:
+                    for m in w.metrics:
+                        notes[m.id][c.name] = note
+
+    variants = call_variants(running) if with_calls else []
+    calls: list[str] = []
+    call_cells: dict[str, dict[str, Cell]] = {}
+    seq = 0
+    for rep in range(repeats):
+        for wi, w in enumerate(workloads):
+            for c in rotate(applicable[w.id], rep + wi):
+                seq += 1
+                scratch = scratch_root / f"{seq:04d}-{w.id}-{c.name}"
+                scratch.mkdir()
+                scratch.chmod(0o755)
+                ctx = RunCtx(bins, scratch, sizes)
+                t0 = time.monotonic()
+                try:
+                    got: dict[str, float] | None = run_once(w, c, setting, ctx, ports, cpus)
+                    shutil.rmtree(scratch, ignore_errors=True)
+                    failure = ""
+                except RunFailed as e:
+                    got, failure = None, str(e)
+                for m in w.metrics:
+                    cell = cells[m.id][c.name]
+                    cell.values.append(got[m.id] if got else None)
+                    if failure:
+                        cell.failures.append(f"repeat {rep + 1}: {failure}")
+                shown = ", ".join(f"{fmt(got[m.id])} {m.unit}" for m in w.metrics) if got else f"FAILED: {failure}"
+                log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({time.monotonic() - t0:.1f} s)")
+        for v in rotate(variants, rep):
+            seq += 1
+            scratch = scratch_root / f"{seq:04d}-calls-{v.name}"
+            scratch.mkdir()
+            ctx = RunCtx(bins, scratch, sizes)
+            t0 = time.monotonic()
+            try:
+                res: dict[str, float | None] = run_calls(v, setting, ctx, ports, cpus[1])
+                failure = ""
+            except RunFailed as e:
+                res, failure = {}, str(e)
+            for call in res:
+                if call not in calls:
+                    calls.append(call)
+                    call_cells[call] = {x.name: Cell(values=[None] * rep) for x in variants}
+            for call in calls:
+                cell = call_cells[call][v.name]
+                cell.values.extend([None] * (rep - len(cell.values)))
+                if failure:
+                    cell.values.append(None)
+                    cell.failures.append(f"repeat {rep + 1}: {failure}")
+                elif res.get(call) is None:
+                    cell.values.append(None)
+                    cell.na = "a TCP option: does not apply to a unix socket"
+                else:
+                    cell.values.append(res[call])
+            shown = f"FAILED: {failure}" if failure else f"{len(res)} calls"
+            log(f"[{rep + 1}/{repeats}] {'calls':<22} {v.name:<15} {shown}  ({time.monotonic() - t0:.1f} s)")
+    for per_contender in cells.values():
+        for cell in per_contender.values():
+            if cell.na is None and not cell.ok():
+                cell.na = cell.failures[0] if cell.failures else "not run"
+    for per_variant in call_cells.values():
+        for cell in per_variant.values():
+            if cell.na is None and not cell.ok():
+                cell.na = cell.failures[0] if cell.failures else "not run"
+    return Results(metrics, running, skipped, cells, notes, variants, calls, call_cells, repeats)
