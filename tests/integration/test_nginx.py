@@ -1,0 +1,240 @@
+"""nginx with Debian's stock nginx.conf (sendfile, tcp_nopush, gzip, 2
+workers, daemonizing) under the shim, loaded with ab and wrk under the shim:
+no failed or non-2xx request, and nothing in error.log (the original unsock
+fails every request of this configuration on TCP_CORK)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.daemons import adopting_orphans, children, pid_alive, read_pid, reap, stop_daemon, wait_gone
+from tests.helpers.proc import Unsock, wait_for
+from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program, unix_socket_alive
+
+pytestmark = pytest.mark.program("nginx")
+
+STOCK_CONF = Path("/etc/nginx/nginx.conf")
+INDEX = b"<html><body>unsock nginx test</body></html>\n"
+BIG_SIZE = 256 * 1024 + 3
+
+
+def stock_config(run: Path, docroot: Path, port: int) -> str:
+    """Debian's nginx.conf with only what a private, non-system run needs
+    changed: 2 workers, pid/log/temp paths in run, and one server on
+    127.0.0.1:port in place of the sites-enabled include."""
+    if not STOCK_CONF.exists():
+        require_program("debian-nginx-conf-missing")  # fails in CI, skips locally
+    text = STOCK_CONF.read_text()
+    server = f"""
+	client_body_temp_path {run}/body;
+	proxy_temp_path {run}/proxy;
+	fastcgi_temp_path {run}/fastcgi;
+	uwsgi_temp_path {run}/uwsgi;
+	scgi_temp_path {run}/scgi;
+
+	server {{
+		listen 127.0.0.1:{port} default_server;
+		root {docroot};
+		index index.html;
+		server_name _;
+		location / {{
+			try_files $uri $uri/ =404;
+		}}
+	}}
+"""
+    replacements = [
+        (r"^worker_processes\s+\S+;", "worker_processes 2;"),
+        (r"^pid\s+\S+;", f"pid {run}/nginx.pid;"),
+        (r"^error_log\s+\S+;", f"error_log {run}/error.log;"),
+        (r"^\s*access_log\s+\S+;", f"\taccess_log {run}/access.log;"),
+        (r"^\s*include\s+/etc/nginx/sites-enabled/\*;", server),
+    ]
+    if os.geteuid() != 0:
+        replacements.append((r"^user\s+\S+;", ""))  # only root can switch users
+    for pattern, new in replacements:
+        text, n = re.subn(pattern, lambda _m, new=new: new, text, count=1, flags=re.M)
+        assert n == 1, f"{STOCK_CONF} has no line matching {pattern!r}: the test needs updating"
+    for kept in ("sendfile on;", "tcp_nopush on;", "gzip on;"):
+        assert kept in text, f"stock directive {kept!r} missing from {STOCK_CONF}"
+    return text
+
+
+class Nginx:
+    """One daemonizing nginx under the shim."""
+
+    def __init__(self, unsock: Unsock, run: Path, port: int) -> None:
+        self.unsock = unsock
+        self.run_dir = run
+        self.port = port
+        self.binary = require_program("nginx")
+        self.docroot = run / "www"
+        self.conf = run / "nginx.conf"
+        self.error_log = run / "error.log"
+        self.access_log = run / "access.log"
+        self.pid: int | None = None
+        self.known: set[int] = set()
+
+    def args(self, *extra: str) -> list[str]:
+        return [self.binary, "-c", str(self.conf), "-e", str(self.error_log), *extra]
+
+    def start(self) -> None:
+        # nginx binds, then daemonizes: the process that bound exits at once.
+        self.unsock.run(self.args(), timeout=30)
+        self.pid = read_pid(self.run_dir / "nginx.pid")
+        self.known.add(self.pid)
+        wait_for(lambda: len(self.workers()) == 2, 10, "2 nginx workers")
+        assert self.unsock.path(self.port).exists(), "nginx daemonized and its socket file is gone"
+
+    def workers(self) -> list[int]:
+        assert self.pid is not None
+        found = children(self.pid)
+        self.known.update(found)
+        return found
+
+    def signal(self, command: str) -> None:
+        self.unsock.run(self.args("-s", command), timeout=30)
+
+    def errors(self) -> list[str]:
+        """error.log lines above notice level."""
+        if not self.error_log.exists():
+            return []
+        return [
+            line for line in self.error_log.read_text().splitlines()
+            if not re.search(r"\[(notice|info|debug)\]", line)
+        ]
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            stop_daemon(self.pid, signal.SIGTERM)
+        for pid in self.known:  # workers of an earlier generation
+            stop_daemon(pid, signal.SIGKILL, 2)
+        reap(self.known)
+
+
+@pytest.fixture
+def nginx(unsock: Unsock) -> Iterator[Nginx]:
+    # Readable by the www-data workers, unlike pytest's 0700 tmp_path.
+    run = Path(tempfile.mkdtemp(prefix="unsock-nginx-", dir="/tmp"))
+    run.chmod(0o755)
+    n = Nginx(unsock, run, 18301)
+    n.docroot.mkdir()
+    n.docroot.chmod(0o755)
+    (n.docroot / "index.html").write_bytes(INDEX)
+    (n.docroot / "big.bin").write_bytes(os.urandom(BIG_SIZE))
+    for f in n.docroot.iterdir():
+        f.chmod(0o644)
+    n.conf.write_text(stock_config(run, n.docroot, n.port))
+    try:
+        with adopting_orphans():
+            yield n
+    finally:
+        n.stop()
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def ab(unsock: Unsock, url: str, *opts: str, n: int = 2000, c: int = 8) -> dict[str, int]:
+    """Run ab under the shim; the numbers of its report that matter."""
+    out = unsock.run([require_program("ab"), "-q", "-n", str(n), "-c", str(c), *opts, url], timeout=120)
+    text = out.stdout.decode()
+    report: dict[str, int] = {}
+    for key, pattern in (
+        ("complete", r"Complete requests:\s+(\d+)"),
+        ("failed", r"Failed requests:\s+(\d+)"),
+        ("non2xx", r"Non-2xx responses:\s+(\d+)"),
+        ("write_errors", r"Write errors:\s+(\d+)"),
+        ("keepalive", r"Keep-Alive requests:\s+(\d+)"),
+    ):
+        m = re.search(pattern, text)
+        report[key] = int(m.group(1)) if m else 0
+    assert report["complete"] == n, f"ab did not complete {n} requests:\n{text}\n{out.stderr.decode()}"
+    return report
+
+
+def curl_native(sock: Path, path: str) -> bytes:
+    p = subprocess.run(
+        [require_program("curl"), "-sS", "--fail", "--max-time", "20", "--unix-socket", str(sock), f"http://x{path}"],
+        env=plain_env(), capture_output=True, timeout=30, check=False,
+    )
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def test_stock_config_under_ab_load(unsock: Unsock, nginx: Nginx) -> None:
+    nginx.start()
+    port = nginx.port
+    assert stat.S_ISSOCK(unsock.path(port).stat().st_mode)
+    assert_no_tcp_listener(port)
+    assert curl_native(unsock.path(port), "/") == INDEX
+    assert curl_native(unsock.path(port), "/big.bin") == (nginx.docroot / "big.bin").read_bytes()
+
+    small = ab(unsock, f"http://127.0.0.1:{port}/")
+    assert (small["failed"], small["non2xx"], small["write_errors"]) == (0, 0, 0), small
+    keepalive = ab(unsock, f"http://127.0.0.1:{port}/", "-k")
+    assert (keepalive["failed"], keepalive["non2xx"]) == (0, 0), keepalive
+    assert keepalive["keepalive"] > 0, "nginx kept no connection alive"
+    # sendfile + tcp_nopush (TCP_CORK) on a file larger than one write
+    big = ab(unsock, f"http://127.0.0.1:{port}/big.bin", n=300)
+    assert (big["failed"], big["non2xx"]) == (0, 0), big
+
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+    statuses = [line.split('"')[2].split()[0] for line in nginx.access_log.read_text().splitlines()]
+    assert len(statuses) == 2 + 2000 + 2000 + 300
+    assert set(statuses) == {"200"}, f"non-200 statuses in access.log: {set(statuses)}"
+    assert len(nginx.workers()) == 2, "an nginx worker died"
+    assert_no_tcp_listener(port)
+
+
+def test_stock_config_under_wrk_load(unsock: Unsock, nginx: Nginx) -> None:
+    nginx.start()
+    wrk = require_program("wrk")
+    for path in ("/", "/big.bin"):
+        out = unsock.run([wrk, "-t", "2", "-c", "8", "-d", "2s", f"http://127.0.0.1:{nginx.port}{path}"], timeout=60)
+        text = out.stdout.decode()
+        m = re.search(r"(\d+) requests in", text)
+        assert m and int(m.group(1)) > 0, text
+        assert "Socket errors" not in text, text
+        assert "Non-2xx" not in text, text
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+
+
+def test_reload_keeps_serving(unsock: Unsock, nginx: Nginx) -> None:
+    """`nginx -s reload` re-reads the configuration, keeps the listening
+    socket and replaces the workers; they serve on the same socket file."""
+    nginx.start()
+    old_workers = set(nginx.workers())
+    nginx.signal("reload")
+    wait_for(lambda: not (set(nginx.workers()) & old_workers) and len(nginx.workers()) == 2, 15, "new workers")
+    assert unix_socket_alive(unsock.path(nginx.port))
+    report = ab(unsock, f"http://127.0.0.1:{nginx.port}/", n=500)
+    assert (report["failed"], report["non2xx"]) == (0, 0), report
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+
+
+def test_quit_then_restart_on_the_same_port(unsock: Unsock, nginx: Nginx) -> None:
+    """`nginx -s quit` ends nginx; a new nginx binds the same port again
+    (a socket file left by the daemonized master is stale, and replaced)."""
+    nginx.start()
+    first = nginx.pid
+    assert first is not None
+    workers = nginx.workers()
+    nginx.signal("quit")
+    assert wait_gone([first, *workers], 15), "nginx did not quit"
+    sock = unsock.path(nginx.port)
+    assert not (sock.exists() and unix_socket_alive(sock)), "something still serves after nginx quit"
+    nginx.start()
+    assert nginx.pid != first and pid_alive(nginx.pid or 0)
+    assert curl_native(sock, "/") == INDEX
+    assert unsock.run(
+        [require_program("curl"), "-sS", "--fail", "--max-time", "20", f"http://127.0.0.1:{nginx.port}/"]
+    ).stdout == INDEX
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
