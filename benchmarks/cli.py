@@ -135,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         "pinned": {"server_cpu": cpus[0], "client_cpu": cpus[1], "proxy": "unpinned"} if args.pin else None,
         "sizes": sizes.__dict__,
     }
-    # Short paths: sun_path holds 108 bytes.
-    root = Path(tempfile.mkdtemp(prefix="ub-", dir="/tmp"))
+    # Short paths (sun_path holds 108 bytes), on tmpfs where there is one, as
+    # /run and $XDG_RUNTIME_DIR are: file creation on a disk file system is
+    # slow and noisy, and every bind creates a socket file.
+    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else "/tmp"
+    root = Path(tempfile.mkdtemp(prefix="ub-", dir=base))
     try:
         root.chmod(0o755)  # nginx workers run as www-data
         sockdir = root / "s"

@@ -8,6 +8,7 @@ repeats than ratios do."""
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,10 +280,11 @@ def write_chart(r: Results, path: Path) -> dict[str, str]:
     panels = [(b, [n for n in names if n != b]) for b in BASELINES if b in names]
     if not panels or not r.metrics:
         return {"na": "no baseline contender ran"}
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.5 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(14, 5 * len(panels)), squeeze=False)
     for ax, (b, others) in zip(axes[:, 0], panels, strict=True):
         width = 0.8 / max(len(others), 1)
-        labels = [f"{m.title}\n({'higher' if m.higher_is_better else 'lower'} is better)" for m in r.metrics]
+        labels = [textwrap.fill(m.title, 22) + f"\n({'higher' if m.higher_is_better else 'lower'} is better)"
+                  for m in r.metrics]
         for k, n in enumerate(others):
             xs, ys = [], []
             for i, m in enumerate(r.metrics):

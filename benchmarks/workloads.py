@@ -34,8 +34,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), connections=3000, pings=20000, ping_warmup=2000,
-    wrk_seconds=3, wrk_connections=16, http_requests=2000, call_iterations=10000,
+    bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), connections=5000, pings=30000, ping_warmup=2000,
+    wrk_seconds=3, wrk_connections=16, http_requests=3000, call_iterations=10000,
 )
 QUICK = Sizes(
     bulk_bytes=32 * MIB, bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), connections=100, pings=500, ping_warmup=50,
@@ -160,7 +160,7 @@ class ConnRate(Workload):
 
     def parse(self, out: str) -> dict[str, float]:
         r = _json(out)
-        return {self.id: r["connections"] / r["seconds"]}
+        return {self.id: r["median_chunk_rate"]}
 
 
 class Latency(Workload):
