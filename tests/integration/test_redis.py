@@ -1,0 +1,91 @@
+"""redis-server under the shim with redis-cli and redis-benchmark under the
+shim, a native redis-cli over the socket file, and SHUTDOWN removing it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.proc import Unsock
+from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program
+
+pytestmark = pytest.mark.program("redis-server")
+
+
+def start_redis(unsock: Unsock, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    server = require_program("redis-server")
+    return unsock.start(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--daemonize", "no", "--logfile", ""],
+        wait_port=port,
+    )
+
+
+def cli(unsock: Unsock, port: int, *args: str, input: bytes | None = None) -> str:
+    out = unsock.run(
+        [require_program("redis-cli"), "-h", "127.0.0.1", "-p", str(port), *args], input=input, timeout=30
+    )
+    return out.stdout.decode()
+
+
+def test_cli_set_get(unsock: Unsock, tmp_path: Path) -> None:
+    port = 18401
+    start_redis(unsock, tmp_path, port)
+    assert_no_tcp_listener(port)
+    assert cli(unsock, port, "PING").strip() == "PONG"
+    assert cli(unsock, port, "SET", "greeting", "hello unsock").strip() == "OK"
+    assert cli(unsock, port, "GET", "greeting").strip() == "hello unsock"
+    # a 1 MiB value, from stdin (-x)
+    value = os.urandom(512 * 1024).hex().encode()
+    assert cli(unsock, port, "-x", "SET", "big", input=value).strip() == "OK"
+    assert cli(unsock, port, "STRLEN", "big").strip() == str(len(value))
+    assert cli(unsock, port, "--raw", "GET", "big").rstrip("\n").encode() == value
+
+    # the server sees its own port, and its clients as AF_INET peers on 127.0.0.1
+    assert re.search(rf"^tcp_port:{port}\r?$", cli(unsock, port, "INFO", "server"), re.M)
+    clients = cli(unsock, port, "CLIENT", "LIST")
+    assert re.search(rf"addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:{port} ", clients), clients
+
+
+def test_native_cli_over_socket_file(unsock: Unsock, tmp_path: Path) -> None:
+    port = 18402
+    start_redis(unsock, tmp_path, port)
+    cli(unsock, port, "SET", "k", "from the shim")
+    p = subprocess.run(
+        [require_program("redis-cli"), "-s", str(unsock.path(port)), "GET", "k"],
+        env=plain_env(), capture_output=True, timeout=30, check=False,
+    )
+    assert (p.returncode, p.stdout.decode().strip()) == (0, "from the shim"), p.stderr.decode()
+
+
+def test_benchmark(unsock: Unsock, tmp_path: Path) -> None:
+    port = 18403
+    server = start_redis(unsock, tmp_path, port)
+    bench = require_program("redis-benchmark")
+    for extra in ([], ["-P", "16"]):
+        out = unsock.run(
+            [bench, "-h", "127.0.0.1", "-p", str(port), "-q", "-n", "2000", "-c", "10", "-t", "set,get", *extra],
+            timeout=120,
+        )
+        text = (out.stdout + out.stderr).decode()
+        # -q prints one "TEST: N requests per second" line per test; errors otherwise
+        results = dict(re.findall(r"^\s*(SET|GET): ([\d.]+) requests per second", text.replace("\r", "\n"), re.M))
+        assert set(results) == {"SET", "GET"}, text
+        assert all(float(v) > 0 for v in results.values()), text
+        assert not re.search(r"error|ERR|refused|reset", text, re.I), text
+    assert server.poll() is None, "redis-server died under the benchmark"
+    stats = cli(unsock, port, "INFO", "stats")
+    assert re.search(r"^rejected_connections:0\r?$", stats, re.M), stats
+
+
+def test_shutdown_removes_socket_file(unsock: Unsock, tmp_path: Path) -> None:
+    port = 18404
+    server = start_redis(unsock, tmp_path, port)
+    redis_cli = require_program("redis-cli")
+    unsock.run([redis_cli, "-h", "127.0.0.1", "-p", str(port), "SHUTDOWN", "NOSAVE"], check=False, timeout=30)
+    assert server.wait(15) == 0
+    assert not unsock.path(port).exists(), "redis-server exited and left its socket file"
