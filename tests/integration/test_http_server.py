@@ -79,6 +79,27 @@ def test_server_under_shim_curl_native_and_under_shim(unsock: Unsock, docroot: P
     assert_no_tcp_listener(port)
 
 
+def test_debug_log_only_when_asked(unsock: Unsock, docroot: Path) -> None:
+    """UNSOCK_DEBUG=1 (and `unsock run -v`) make the shim log its decisions
+    on stderr with the "unsock: " prefix; the program's output is unchanged."""
+    port = 18106
+    unsock.start(http_server(port, docroot), wait_port=port)
+    quiet = unsock.run(curl_args(port, "/hello.txt"))
+    assert b"unsock:" not in quiet.stderr
+    loud = unsock.run(curl_args(port, "/hello.txt"), env=unsock.env(UNSOCK_DEBUG="1"))
+    assert loud.stdout == b"hello from http.server\n"
+    lines = loud.stderr.decode().splitlines()
+    assert lines and all(line.startswith("unsock: ") for line in lines), lines
+    assert any(str(unsock.path(port)) in line for line in lines), lines
+    verbose = unsock.run(
+        [*unsock_cli(), "run", "-v", "--dir", str(unsock.dir), "--addr", "127.0.0.1/8", "--",
+         *curl_args(port, "/hello.txt")],
+        env=plain_env(),
+    )
+    assert verbose.stdout == b"hello from http.server\n"
+    assert any(str(unsock.path(port)) in line for line in verbose.stderr.decode().splitlines())
+
+
 def test_curl_under_shim_sees_no_server_without_socket_file(unsock: Unsock) -> None:
     """With nothing at DIR/PORT.sock, curl under the shim fails to connect
     (it must not fall back to real TCP)."""

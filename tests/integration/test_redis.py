@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.proc import Unsock
+from tests.helpers.proc import Unsock, wait_for
 from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program
 
 pytestmark = pytest.mark.program("redis-server")
@@ -80,6 +80,12 @@ def test_benchmark(unsock: Unsock, tmp_path: Path) -> None:
     assert server.poll() is None, "redis-server died under the benchmark"
     stats = cli(unsock, port, "INFO", "stats")
     assert re.search(r"^rejected_connections:0\r?$", stats, re.M), stats
+    # every benchmark connection was closed on the server side too (EOF
+    # reached it): only the INFO request's own connection is left
+    wait_for(
+        lambda: re.search(r"^connected_clients:1\r?$", cli(unsock, port, "INFO", "clients"), re.M) is not None,
+        10, "redis-server to see every benchmark client close",
+    )
 
 
 def test_shutdown_removes_socket_file(unsock: Unsock, tmp_path: Path) -> None:
