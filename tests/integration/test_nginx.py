@@ -19,7 +19,13 @@ import pytest
 
 from tests.helpers.daemons import adopting_orphans, children, pid_alive, read_pid, reap, stop_daemon, wait_gone
 from tests.helpers.proc import Unsock, wait_for
-from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program, unix_socket_alive
+from tests.helpers.programs import (
+    assert_no_tcp_listener,
+    plain_env,
+    require_path,
+    require_program,
+    unix_socket_alive,
+)
 
 pytestmark = pytest.mark.program("nginx")
 
@@ -32,9 +38,7 @@ def stock_config(run: Path, docroot: Path, port: int) -> str:
     """Debian's nginx.conf with only what a private, non-system run needs
     changed: 2 workers, pid/log/temp paths in run, and one server on
     127.0.0.1:port in place of the sites-enabled include."""
-    if not STOCK_CONF.exists():
-        require_program("debian-nginx-conf-missing")  # fails in CI, skips locally
-    text = STOCK_CONF.read_text()
+    text = require_path(str(STOCK_CONF), "Debian's stock nginx configuration").read_text()
     server = f"""
 	client_body_temp_path {run}/body;
 	proxy_temp_path {run}/proxy;
