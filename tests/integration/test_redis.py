@@ -16,11 +16,11 @@ from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_pr
 pytestmark = pytest.mark.program("redis-server")
 
 
-def start_redis(unsock: Unsock, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def start_redis(unsock: Unsock, tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     server = require_program("redis-server")
     return unsock.start(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), "--daemonize", "no", "--logfile", ""],
+         "--dir", str(tmp_path), "--daemonize", "no", "--logfile", "", *extra],
         wait_port=port,
     )
 
@@ -95,3 +95,20 @@ def test_shutdown_removes_socket_file(unsock: Unsock, tmp_path: Path) -> None:
     unsock.run([redis_cli, "-h", "127.0.0.1", "-p", str(port), "SHUTDOWN", "NOSAVE"], check=False, timeout=30)
     assert server.wait(15) == 0
     assert not unsock.path(port).exists(), "redis-server exited and left its socket file"
+
+
+def test_replica_connects_to_primary(unsock: Unsock, tmp_path: Path) -> None:
+    """A redis-server replica's outgoing (non-blocking) connection to its
+    primary is converted too: writes on the primary reach the replica."""
+    primary, replica = 18405, 18406
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    start_redis(unsock, tmp_path / "p", primary, "--repl-diskless-sync-delay", "0")
+    start_redis(unsock, tmp_path / "r", replica, "--replicaof", "127.0.0.1", str(primary))
+    wait_for(
+        lambda: "master_link_status:up" in cli(unsock, replica, "INFO", "replication"), 20, "the replica to sync"
+    )
+    cli(unsock, primary, "SET", "replicated", "yes")
+    wait_for(lambda: cli(unsock, replica, "GET", "replicated").strip() == "yes", 10, "the write to replicate")
+    info = cli(unsock, primary, "INFO", "replication")
+    assert re.search(r"^slave0:ip=127\.0\.0\.1,port=" + str(replica) + r",state=online", info, re.M), info
