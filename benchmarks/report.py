@@ -251,8 +251,9 @@ def markdown(r: Results, meta: dict[str, Any], chart: dict[str, str]) -> str:
                 d = over[call].get(n)
                 row.append("n/a" if d is None else f"{d:+,.0f}")
             rows.append(row)
-        out += ["", "**Shim cost per call** (ns per call: median over repeats of the median over batches of 100 "
-                "calls; `X - unix`: extra time over the same call on a native unix socket)", ""]
+        out += ["", "**Shim cost per call** (ns per call; one process measures each call as the median over "
+                "batches of 100; a repeat takes the median of several such processes, the cell the median of the "
+                "repeats; `X - unix`: extra time over the same call on a native unix socket)", ""]
         out += table(["call", *vnames, *(f"{n} - unix" for n in extra)], rows, "l" + "r" * (len(vnames) + len(extra)))
         legend = "; ".join(f"`{v.name}`: {v.title}" for v in r.variants)
         out += ["", f"Columns: {legend}."]

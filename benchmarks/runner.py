@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -240,34 +241,40 @@ def run_all(
                         cell.failures.append(f"repeat {rep + 1}: {failure}")
                 shown = ", ".join(f"{fmt(got[m.id])} {m.unit}" for m in w.metrics) if got else f"FAILED: {failure}"
                 log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({time.monotonic() - t0:.1f} s)")
-        for v in rotate(variants, rep):
-            seq += 1
-            scratch = scratch_root / f"{seq:04d}-calls-{v.name}"
-            scratch.mkdir()
-            ctx = RunCtx(bins, scratch, sizes)
-            t0 = time.monotonic()
-            try:
-                res: dict[str, float | None] = run_calls(v, setting, ctx, ports, cpus[1])
-                failure = ""
-            except RunFailed as e:
-                res, failure = {}, str(e)
-            for call in res:
-                if call not in calls:
-                    calls.append(call)
-                    call_cells[call] = {x.name: Cell(values=[None] * rep) for x in variants}
+        # Several short rounds per repeat, in rotating order: per-call times
+        # of one process swing with where and next to what it runs.
+        rounds: dict[str, list[dict[str, float | None]]] = {v.name: [] for v in variants}
+        failed: dict[str, str] = {}
+        for rnd in range(sizes.call_rounds):
+            for v in rotate(variants, rep * sizes.call_rounds + rnd):
+                seq += 1
+                scratch = scratch_root / f"{seq:04d}-calls-{v.name}"
+                scratch.mkdir()
+                t0 = time.monotonic()
+                try:
+                    rounds[v.name].append(run_calls(v, setting, RunCtx(bins, scratch, sizes), ports, cpus[1]))
+                    shown = "ok"
+                except RunFailed as e:
+                    failed.setdefault(v.name, str(e))
+                    shown = f"FAILED: {e}"
+                log(f"[{rep + 1}/{repeats}] {'calls, round ' + str(rnd + 1):<22} {v.name:<15} {shown}"
+                    f"  ({time.monotonic() - t0:.1f} s)")
+        for v in variants:
+            for res in rounds[v.name]:
+                for call in res:
+                    if call not in calls:
+                        calls.append(call)
+                        call_cells[call] = {x.name: Cell() for x in variants}
+        for v in variants:
             for call in calls:
                 cell = call_cells[call][v.name]
+                vals = [x for res in rounds[v.name] if (x := res.get(call)) is not None]
                 cell.values.extend([None] * (rep - len(cell.values)))
-                if failure:
-                    cell.values.append(None)
-                    cell.failures.append(f"repeat {rep + 1}: {failure}")
-                elif res.get(call) is None:
-                    cell.values.append(None)
+                cell.values.append(statistics.median(vals) if vals else None)
+                if not vals and rounds[v.name]:
                     cell.na = "a TCP option: does not apply to a unix socket"
-                else:
-                    cell.values.append(res[call])
-            shown = f"FAILED: {failure}" if failure else f"{len(res)} calls"
-            log(f"[{rep + 1}/{repeats}] {'calls':<22} {v.name:<15} {shown}  ({time.monotonic() - t0:.1f} s)")
+                elif not vals:
+                    cell.failures.append(f"repeat {rep + 1}: {failed.get(v.name, 'no result')}")
     for per_contender in cells.values():
         for cell in per_contender.values():
             if cell.na is None and not cell.ok():

@@ -31,15 +31,18 @@ class Sizes:
     wrk_connections: int
     http_requests: int
     call_iterations: int
+    call_rounds: int
 
 
 FULL = Sizes(
     bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), connections=5000, pings=30000, ping_warmup=2000,
-    wrk_seconds=3, wrk_connections=16, http_requests=3000, call_iterations=10000,
+    wrk_seconds=3, wrk_connections=16, http_requests=3000, call_iterations=4000,
+    call_rounds=3,
 )
 QUICK = Sizes(
     bulk_bytes=32 * MIB, bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), connections=100, pings=500, ping_warmup=50,
     wrk_seconds=1, wrk_connections=4, http_requests=50, call_iterations=500,
+    call_rounds=1,
 )
 
 
