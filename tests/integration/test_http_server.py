@@ -100,6 +100,36 @@ def test_debug_log_only_when_asked(unsock: Unsock, docroot: Path) -> None:
     assert any(str(unsock.path(port)) in line for line in verbose.stderr.decode().splitlines())
 
 
+@pytest.mark.parametrize(
+    "opts",
+    [
+        ["--interface", "127.0.0.1"],  # bind(127.0.0.1:0) before connect: a converted client port
+        ["--tcp-fastopen"],
+        ["--keepalive-time", "5"],
+        ["--no-keepalive", "--no-tcp-nodelay"],
+        ["--local-port", "40000-40100"],  # bind(0.0.0.0:N): not covered, then a covered connect
+    ],
+    ids=lambda opts: opts[0].lstrip("-"),
+)
+def test_curl_socket_options_under_shim(unsock: Unsock, docroot: Path, opts: list[str]) -> None:
+    """curl options that set up its socket before connecting still work once
+    the socket is converted; curl's bound client ports leave no socket file."""
+    port = 18107
+    unsock.start(http_server(port, docroot), wait_port=port)
+    out = unsock.run([*curl_args(port, "/hello.txt"), *opts, f"http://127.0.0.1:{port}/big.bin"])
+    assert out.stdout == b"hello from http.server\n" + (docroot / "big.bin").read_bytes()
+    assert sorted(os.listdir(unsock.dir)) == [f"{port}.sock"]
+
+
+def test_curl_to_localhost(unsock: Unsock, docroot: Path) -> None:
+    """localhost resolves to ::1 and 127.0.0.1; curl ends up on the converted one."""
+    port = 18108
+    unsock.start(http_server(port, docroot), wait_port=port)
+    curl = require_program("curl")
+    out = unsock.run([curl, "-sS", "--fail", "--max-time", "20", f"http://localhost:{port}/hello.txt"])
+    assert out.stdout == b"hello from http.server\n"
+
+
 def test_curl_under_shim_sees_no_server_without_socket_file(unsock: Unsock) -> None:
     """With nothing at DIR/PORT.sock, curl under the shim fails to connect
     (it must not fall back to real TCP)."""

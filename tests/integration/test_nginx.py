@@ -242,3 +242,16 @@ def test_quit_then_restart_on_the_same_port(unsock: Unsock, nginx: Nginx) -> Non
         [require_program("curl"), "-sS", "--fail", "--max-time", "20", f"http://127.0.0.1:{nginx.port}/"]
     ).stdout == INDEX
     assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+
+
+def test_curl_reuses_keepalive_connection(unsock: Unsock, nginx: Nginx) -> None:
+    """curl under the shim fetches several URLs over one kept-alive
+    connection (its liveness check on the idle converted socket passes)."""
+    nginx.start()
+    url = f"http://127.0.0.1:{nginx.port}/"
+    out = unsock.run(
+        [require_program("curl"), "-sS", "--fail", "--max-time", "20", "-w", "%{num_connects}\n",
+         *(arg for u in (url, f"{url}big.bin", url) for arg in ("-o", "/dev/null", u))]
+    )
+    assert out.stdout.decode().split() == ["1", "0", "0"], out.stdout.decode()
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
