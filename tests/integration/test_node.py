@@ -86,3 +86,26 @@ def test_net_echo(unsock: Unsock) -> None:
         out = unsock.run(node("echo.js", "client", port, size), timeout=60)
         result = json.loads(out.stdout)
         assert result == {"bytes": size, "remotePort": port, "remoteAddress": "127.0.0.1"}, result
+
+
+@pytest.mark.parametrize("policy", ["rr", "none"])
+def test_cluster_workers_see_tcp_peers(unsock: Unsock, policy: str) -> None:
+    """node:cluster hands sockets to its workers over SCM_RIGHTS: with "rr"
+    each accepted connection, with "none" the listener. The workers must
+    serve, and see TCP addresses as they would without the shim."""
+    port = 18604 if policy == "rr" else 18605
+    script = node("cluster.js", port)
+    p = unsock.start(script, env=unsock.env(NODE_CLUSTER_SCHED_POLICY=policy))
+    OutputReader(p.stdout).wait_for(r"\{.*\}\n", timeout=30)
+    assert unsock.path(port).exists()
+    assert_no_tcp_listener(port)
+    curl = require_program("curl")
+    seen = []
+    for _ in range(6):
+        out = unsock.run([curl, "-sS", "--fail", "--max-time", "20", f"http://127.0.0.1:{port}/"])
+        seen.append(json.loads(out.stdout))
+    if policy == "rr":
+        assert len({s["pid"] for s in seen}) == 2, f"round robin did not reach both workers: {seen}"
+    for s in seen:
+        assert (s["remoteFamily"], s["remoteAddress"]) == ("IPv4", "127.0.0.1"), s
+        assert (s["localAddress"], s["localPort"]) == ("127.0.0.1", port), s

@@ -21,10 +21,10 @@ const server = http.createServer((req, res) => {
       method: req.method,
       url: req.url,
       bodyLength: Buffer.concat(chunks).length,
-      remoteAddress: s.remoteAddress,
-      remoteFamily: s.remoteFamily,
-      localAddress: s.localAddress,
-      localPort: s.localPort,
+      remoteAddress: s.remoteAddress ?? null,
+      remoteFamily: s.remoteFamily ?? null,
+      localAddress: s.localAddress ?? null,
+      localPort: s.localPort ?? null,
     }));
   });
 });
