@@ -14,30 +14,38 @@
 #define AF_TIPC 30
 #endif
 
+static bool converting_foreign(void)
+{
+    return unsock_cfg.accept_convert_all || unsock_cfg.accept_convert_vsock;
+}
+
 /* UNSOCK_ACCEPT_CONVERT_ALL / _VSOCK: addresses of the families unsock
  * carries (unix, VSOCK, TIPC) on sockets it did not convert itself are
  * reported as the configured IPv4 address, port 0. */
-static void convert_foreign(struct sockaddr *addr, socklen_t *len,
-                            const struct sockaddr_storage *got, socklen_t gotlen)
+static socklen_t foreign_addr(const struct sockaddr_storage *got, socklen_t gotlen,
+                              struct sockaddr_storage *out)
 {
     int fam = got->ss_family;
     bool convert = gotlen >= sizeof(sa_family_t) &&
                    ((unsock_cfg.accept_convert_all && (fam == AF_UNIX || fam == AF_VSOCK || fam == AF_TIPC)) ||
                     (unsock_cfg.accept_convert_vsock && fam == AF_VSOCK));
-    if (!convert) {
-        unsock_addr_out(addr, len, got, gotlen);
-        return;
-    }
-    struct sockaddr_storage fake;
-    socklen_t fl = unsock_fake_addr(AF_INET, 0, &fake);
-    unsock_addr_out(addr, len, &fake, fl);
+    if (convert)
+        return unsock_fake_addr(AF_INET, 0, out);
+    memcpy(out, got, gotlen);
+    return gotlen;
 }
 
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
 {
     unsock_init();
-    struct sockaddr_storage peer;
-    socklen_t plen = sizeof(peer);
+    if (!unsock_fd_converted(fd) && !converting_foreign()) {
+        int c = four ? unsock_real.accept4(fd, addr, len, flags) : unsock_real.accept(fd, addr, len);
+        if (c >= 0)
+            unsock_fd_set(c, NULL);
+        return c;
+    }
+    struct sockaddr_storage peer, shown;
+    socklen_t plen = sizeof(peer), shownlen;
     int c = four ? unsock_real.accept4(fd, (struct sockaddr *)&peer, &plen, flags)
                  : unsock_real.accept(fd, (struct sockaddr *)&peer, &plen);
     if (c < 0)
@@ -47,22 +55,28 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
     struct usock *ls = unsock_fd_lock(fd);
     if (ls == NULL) {
         unsock_fd_set(c, NULL);
-        convert_foreign(addr, len, &peer, plen);
-        return c;
+        shownlen = foreign_addr(&peer, plen, &shown);
+    } else {
+        struct usock *s = unsock_sock_new(ls->family, ls->type);
+        if (s != NULL) {
+            s->local = ls->local;
+            s->local_len = ls->local_len;
+            s->peer_len = unsock_other_end(&ls->local, &s->peer);
+            unsock_fd_set_locked(c, s);
+            shown = s->peer;
+            shownlen = s->peer_len;
+        } else {
+            shownlen = unsock_fake_addr(ls->family, 0, &shown);
+        }
+        unsock_unlock();
     }
-    struct usock *s = unsock_sock_new(ls->family, ls->type);
-    if (s != NULL) {
-        s->local = ls->local;
-        s->local_len = ls->local_len;
-        s->peer_len = unsock_fake_addr(ls->family, unsock_pseudo_port(), &s->peer);
-        unsock_fd_set_locked(c, s);
-        unsock_addr_out(addr, len, &s->peer, s->peer_len);
-    }
-    unsock_unlock();
-    if (s == NULL) {
-        struct sockaddr_storage fake;
-        socklen_t fl = unsock_fake_addr(AF_INET, 0, &fake);
-        unsock_addr_out(addr, len, &fake, fl);
+    /* As in the kernel, an address that cannot be stored costs the
+     * connection, and a NULL address means the length is not looked at. */
+    if (addr != NULL && unsock_addr_out(addr, len, &shown, shownlen) != 0) {
+        int saved = errno;
+        unsock_fd_close(c, unsock_real.close);
+        errno = saved;
+        return -1;
     }
     return c;
 }
@@ -84,33 +98,23 @@ static int do_name(int fd, struct sockaddr *addr, socklen_t *len, name_fn real, 
     unsock_init();
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL) {
-        if (!unsock_cfg.accept_convert_all && !unsock_cfg.accept_convert_vsock)
+        if (!converting_foreign())
             return real(fd, addr, len);
-        struct sockaddr_storage got;
+        struct sockaddr_storage got, shown;
         socklen_t gotlen = sizeof(got);
         if (real(fd, (struct sockaddr *)&got, &gotlen) != 0)
             return -1;
-        if (len == NULL) {
-            errno = EFAULT;
-            return -1;
-        }
-        convert_foreign(addr, len, &got, gotlen > sizeof(got) ? sizeof(got) : gotlen);
-        return 0;
+        socklen_t shownlen = foreign_addr(&got, gotlen > sizeof(got) ? sizeof(got) : gotlen, &shown);
+        return unsock_addr_out(addr, len, &shown, shownlen);
     }
-    int r = 0;
-    if (addr == NULL || len == NULL) {
-        errno = EFAULT;
-        r = -1;
-    } else if ((int)*len < 0) {
-        errno = EINVAL;
-        r = -1;
-    } else if (peer && s->peer_len == 0) {
+    int r;
+    if (peer && s->peer_len == 0) {
         errno = ENOTCONN;
         r = -1;
     } else if (peer) {
-        unsock_addr_out(addr, len, &s->peer, s->peer_len);
+        r = unsock_addr_out(addr, len, &s->peer, s->peer_len);
     } else {
-        unsock_addr_out(addr, len, &s->local, s->local_len);
+        r = unsock_addr_out(addr, len, &s->local, s->local_len);
     }
     unsock_unlock();
     return r;

@@ -205,7 +205,7 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     }
     memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
     s->peer_len = sizeof(struct sockaddr_in);
-    s->local_len = unsock_fake_addr(AF_INET, unsock_pseudo_port(), &s->local);
+    s->local_len = unsock_other_end(&s->peer, &s->local);
     if (install(tmp, fd, s, NULL) != 0)
         return -1;
     unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);

@@ -22,6 +22,8 @@ const char *unsock_real_resolve(void)
     RESOLVE(accept4, true);
     RESOLVE(getsockname, true);
     RESOLVE(getpeername, true);
+    RESOLVE(recvfrom, true);
+    RESOLVE(recvmsg, true);
     RESOLVE(getsockopt, true);
     RESOLVE(setsockopt, true);
     RESOLVE(close, true);

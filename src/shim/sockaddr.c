@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,19 @@ socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *o
     return sizeof(*in);
 }
 
+socklen_t unsock_other_end(const struct sockaddr_storage *end, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(unsock_pseudo_port());
+    in->sin_addr = ((const struct sockaddr_in *)end)->sin_addr;
+    uint32_t ip = ntohl(in->sin_addr.s_addr);
+    if (ip == INADDR_ANY || (ip >> 24) == 127)
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof(*in);
+}
+
 uint16_t unsock_pseudo_port(void)
 {
     /* Cycle through the kernel's default ephemeral range, from a random
@@ -98,12 +112,25 @@ uint16_t unsock_pseudo_port(void)
     return (uint16_t)(32768 + n % (60999 - 32768 + 1));
 }
 
-void unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
-                     const struct sockaddr_storage *src, socklen_t srclen)
+int unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
+                    const struct sockaddr_storage *src, socklen_t srclen)
 {
-    if (dst == NULL || dstlen == NULL)
-        return;
+    if (dstlen == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if ((int)*dstlen < 0) {
+        errno = EINVAL;
+        return -1;
+    }
     socklen_t n = *dstlen < srclen ? *dstlen : srclen;
-    memcpy(dst, src, n);
+    if (n > 0) {
+        if (dst == NULL) {
+            errno = EFAULT;
+            return -1;
+        }
+        memcpy(dst, src, n);
+    }
     *dstlen = srclen;
+    return 0;
 }

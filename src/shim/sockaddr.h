@@ -22,13 +22,19 @@ int unsock_path_port(const char *path, size_t len);
 /* An address of the program's family carrying the configured address. */
 socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out);
 
+/* The other end of a converted connection whose one end is end (AF_INET),
+ * with a port from unsock_pseudo_port(): 127.0.0.1 for loopback addresses
+ * and the wildcard, as the kernel's loopback route chooses, else end's own
+ * address (a local address, as the covered ones are to the program). */
+socklen_t unsock_other_end(const struct sockaddr_storage *end, struct sockaddr_storage *out);
+
 /* A port number for an unnamed unix endpoint (clients, accepted peers). */
 uint16_t unsock_pseudo_port(void);
 
-/* Copy an address out to a caller's buffer with the semantics of
- * getsockname(2): truncate to *dstlen, then set *dstlen to the full length.
- * NULL dst or dstlen is legal and copies nothing. */
-void unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
-                     const struct sockaddr_storage *src, socklen_t srclen);
+/* Copy an address out to a caller's buffer as the kernel does: truncate to
+ * *dstlen, then set *dstlen to the full length. NULL dstlen is EFAULT, a
+ * negative one EINVAL, NULL dst EFAULT unless nothing is to be copied. */
+int unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
+                    const struct sockaddr_storage *src, socklen_t srclen);
 
 #endif

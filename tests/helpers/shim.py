@@ -19,11 +19,10 @@ class Shim(Unsock):
     the same tests against a sanitizer build of the shim."""
 
     def env(self, extra: Mapping[str, str] | None = None, **unsock_vars: str) -> dict[str, str]:
-        env = super().env(extra, **unsock_vars)
         override = os.environ.get("UNSOCK_TEST_PRELOAD")
-        if override:
-            env["LD_PRELOAD"] = override
-        return env
+        if override and "LD_PRELOAD" not in unsock_vars and "LD_PRELOAD" not in (extra or {}):
+            unsock_vars = {**unsock_vars, "LD_PRELOAD": override}
+        return super().env(extra, **unsock_vars)
 
     def py(self, code: str, *args: str, env: Mapping[str, str] | None = None, check: bool = True,
            timeout: float = 60) -> str:
