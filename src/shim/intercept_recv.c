@@ -1,7 +1,8 @@
 /* recvfrom, recvmsg: a converted stream socket reports no sender address,
- * as TCP does, instead of the unix path of the socket file. Calls without
- * an address buffer, and sockets never converted, pass straight through. */
+ * as TCP does, instead of the unix path of the socket file; converted
+ * sockets received over SCM_RIGHTS are recognised. */
 #undef _FORTIFY_SOURCE /* its inline recvfrom wrapper would clash with ours */
+#include "adopt.h"
 #include "fdtable.h"
 #include "init.h"
 #include "real.h"
@@ -36,8 +37,12 @@ UNSOCK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct so
 UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     unsock_init();
-    if (msg == NULL || msg->msg_name == NULL || !unsock_fd_converted(fd) || !converted_stream(fd))
-        return unsock_real.recvmsg(fd, msg, flags);
+    if (msg == NULL || msg->msg_name == NULL || !unsock_fd_converted(fd) || !converted_stream(fd)) {
+        ssize_t r = unsock_real.recvmsg(fd, msg, flags);
+        if (r >= 0 && msg != NULL && msg->msg_controllen > 0)
+            unsock_adopt_rights(msg);
+        return r;
+    }
     struct msghdr m = *msg;
     m.msg_name = NULL;
     m.msg_namelen = 0;
@@ -46,6 +51,8 @@ UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         msg->msg_namelen = 0;
         msg->msg_controllen = m.msg_controllen;
         msg->msg_flags = m.msg_flags;
+        if (msg->msg_controllen > 0)
+            unsock_adopt_rights(msg);
     }
     return r;
 }
