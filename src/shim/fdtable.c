@@ -100,7 +100,7 @@ static void owned_unlink_locked(struct usock *s)
 
 /* Drop one reference; the last one of a file owner may remove the file,
  * which is only decided once the caller's descriptor is really closed, so
- * the caller gets the socket back to finish with unsock_sock_finish(). */
+ * the caller gets the socket back to finish with sock_finish(). */
 static struct usock *sock_unref_locked(struct usock *s)
 {
     if (--s->refs > 0)
@@ -109,12 +109,17 @@ static struct usock *sock_unref_locked(struct usock *s)
     return s;
 }
 
-static void sock_finish(struct usock *s)
+void unsock_sock_free(struct usock *s)
 {
-    if (s->owns_file && s->owner == getpid())
-        unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino);
     free(s->opts);
     free(s);
+}
+
+static void sock_finish(struct usock *s)
+{
+    if (s->owns_file)
+        unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type);
+    unsock_sock_free(s);
 }
 
 void unsock_fd_set_locked(int fd, struct usock *s)
@@ -232,7 +237,6 @@ void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path)
     if (fstat(fd, &sst) != 0)
         return;
     s->owns_file = true;
-    s->owner = getpid();
     s->file_dev = st.st_dev;
     s->file_ino = st.st_ino;
     s->sock_ino = sst.st_ino;
@@ -246,7 +250,6 @@ void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path)
 
 void unsock_fdtable_exit(void)
 {
-    pid_t me = getpid();
     unsock_lock();
     for (unsigned c = 0; c < NCHUNKS && owned_head != NULL; c++) {
         struct slot *chunk = atomic_load_explicit(&chunks[c], memory_order_acquire);
@@ -254,7 +257,7 @@ void unsock_fdtable_exit(void)
             continue;
         for (unsigned i = 0; i < CHUNK_SIZE; i++) {
             struct usock *s = atomic_load_explicit(&chunk[i].sock, memory_order_relaxed);
-            if (s == NULL || !s->owns_file || s->owner != me)
+            if (s == NULL || !s->owns_file)
                 continue;
             int fd = (int)((c << CHUNK_BITS) | i);
             atomic_store_explicit(&chunk[i].sock, NULL, memory_order_release);

@@ -27,10 +27,12 @@ struct usock {
     struct sockaddr_storage peer;     /* what getpeername() reports */
     socklen_t peer_len;
 
-    /* The socket file this process created by bind(), removed again when
-     * the last descriptor is closed or the process exits. */
+    /* The socket file created by bind() in this process or in the one it
+     * was forked from. Whichever process closes the socket's last
+     * descriptor anywhere, or exits holding it, removes the file; so a
+     * forked child closing its copy keeps it, and a daemon's child that
+     * outlives its parent removes it in the end. */
     bool owns_file;
-    pid_t owner;
     dev_t file_dev;
     ino_t file_ino;
     ino_t sock_ino;
@@ -56,6 +58,9 @@ struct usock *unsock_fd_lock(int fd);
 
 /* A new socket description (refs 0, not attached to any descriptor). */
 struct usock *unsock_sock_new(int family, int type);
+
+/* Free a description that never was attached to a descriptor. */
+void unsock_sock_free(struct usock *s);
 
 /* Point fd at s (s may be NULL), dropping whatever fd referred to before;
  * the descriptor's previous socket must already be closed. Lock held. */
@@ -88,8 +93,8 @@ unsigned unsock_fd_touched(int fd);
 /* Record that s created the socket file at path (lock held). */
 void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path);
 
-/* At exit: close this process's bound sockets and remove their files
- * where nobody else serves them any more. */
+/* At exit: close the bound sockets and remove their files where nobody
+ * else serves them any more. */
 void unsock_fdtable_exit(void);
 
 #endif

@@ -53,8 +53,6 @@ static int bind_free_port(int fd, uint16_t *port, struct sockaddr_un *un)
     unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
     for (unsigned i = 0; i < n; i++) {
         uint16_t p = (uint16_t)(lo + (start + i) % n);
-        if (unsock_cfg.port >= 0 && p != unsock_cfg.port)
-            continue;
         socklen_t len = unsock_port_sockaddr(p, un);
         if (unsock_sockfile_bind(fd, un, len, false) == 0) {
             *port = p;
@@ -88,7 +86,7 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
         int saved = errno;
         if (owned_path != NULL)
             unlink(owned_path);
-        free(s);
+        unsock_sock_free(s);
         errno = saved;
     }
     return r;
@@ -107,7 +105,7 @@ static int prepare(int fd, struct usock **out)
         return -1;
     int tmp = unsock_swap_prepare(fd, s);
     if (tmp < 0) {
-        free(s);
+        unsock_sock_free(s);
         return -1;
     }
     *out = s;
@@ -146,7 +144,7 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     if (r != 0) {
         unsock_debug("bind fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
         close_keep_errno(tmp);
-        free(s);
+        unsock_sock_free(s);
         return -1;
     }
     memcpy(&s->local, addr, sizeof(struct sockaddr_in));
@@ -190,7 +188,7 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         unsock_debug("connect fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
         if (tmp >= 0) {
             close_keep_errno(tmp);
-            free(s);
+            unsock_sock_free(s);
         }
         return -1;
     }

@@ -10,11 +10,44 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The socket behind a socket file is gone if connecting gives ECONNREFUSED. */
+/* Is a unix socket with inode ino, or bound to path, open anywhere in our
+ * network namespace? Either key may be omitted (0 / NULL). */
+static bool unix_socket_listed(ino_t ino, const char *path)
+{
+    FILE *f = fopen("/proc/net/unix", "re");
+    if (f == NULL)
+        return true; /* cannot tell: assume it is */
+    char *line = NULL;
+    size_t cap = 0, plen = path ? strlen(path) : 0;
+    bool found = false;
+    ssize_t n;
+    while (!found && (n = getline(&line, &cap, f)) > 0) {
+        unsigned long long i;
+        int at = 0;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu %n", &i, &at) != 1)
+            continue;
+        if (ino != 0 && i == (unsigned long long)ino)
+            found = true;
+        /* The path is the rest of the line; it may contain spaces. */
+        size_t len = (size_t)n - (size_t)at;
+        if (len > 0 && line[n - 1] == '\n')
+            len--;
+        if (path != NULL && at > 0 && len == plen && memcmp(line + at, path, plen) == 0)
+            found = true;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+/* Whether nobody serves the socket file at addr any more. A socket bound to
+ * the path in this namespace means a live server, found without disturbing
+ * it; failing that, connecting (the server may live in another namespace)
+ * must give ECONNREFUSED. */
 static bool socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len, int type,
                                  const struct stat *st)
 {
-    if (!S_ISSOCK(st->st_mode))
+    if (!S_ISSOCK(st->st_mode) || unix_socket_listed(0, addr->sun_path))
         return false;
     int probe = unsock_real.socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (probe < 0)
@@ -83,33 +116,21 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
     return 0;
 }
 
-/* Is a unix socket with this inode open anywhere in our network namespace? */
-static bool socket_alive(ino_t sock_ino)
+void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type)
 {
-    FILE *f = fopen("/proc/net/unix", "re");
-    if (f == NULL)
-        return true; /* cannot tell: keep the file */
-    char *line = NULL;
-    size_t cap = 0;
-    bool alive = false;
-    while (!alive && getline(&line, &cap, f) > 0) {
-        unsigned long long ino;
-        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu", &ino) == 1 && ino == (unsigned long long)sock_ino)
-            alive = true;
-    }
-    free(line);
-    fclose(f);
-    return alive;
-}
-
-void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino)
-{
-    if (socket_alive(sock_ino)) {
+    if (unix_socket_listed(sock_ino, NULL)) {
         unsock_debug("close %s: still served by another process, file kept", path);
         return;
     }
     struct stat st;
-    if (lstat(path, &st) != 0 || st.st_dev != dev || st.st_ino != ino || !S_ISSOCK(st.st_mode))
+    if (lstat(path, &st) != 0 || st.st_dev != dev || st.st_ino != ino)
+        return;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+    /* Not listed may also mean served from another network namespace. */
+    if (!socket_file_is_stale(&addr, sizeof(addr), type, &st))
         return;
     if (unlink(path) == 0)
         unsock_debug("close %s: socket file removed", path);

@@ -13,8 +13,9 @@
  * path gives EADDRINUSE. */
 int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale);
 
-/* Remove path if it is still the file (dev, ino) and the socket sock_ino is
- * no longer open in any process. */
-void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino);
+/* Remove path if it is still the file (dev, ino), the socket sock_ino (of
+ * the given type) is no longer open in any process, and nothing else
+ * serves the path. */
+void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type);
 
 #endif

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import struct
+import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,6 +41,10 @@ class Shim(Unsock):
         """Command line of the Python program progs/NAME with args."""
         return [sys.executable, str(PROGS / name), *args]
 
+    def steps(self, code: str, *args: str, env: Mapping[str, str] | None = None) -> Steps:
+        """Start Python code under the shim, to be driven with Steps."""
+        return Steps(self.start([sys.executable, "-c", code, *args], env=env, stdin=subprocess.PIPE))
+
 
 def unix_connect(path: Path, timeout: float = 10) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -68,3 +75,43 @@ def control_file_bytes() -> bytes:
     dest = b"/run/some/target.sock".ljust(128, b"\0")
     body = head + b"\0" * 128 + dest
     return body.ljust(452, b"\0")
+
+
+class Steps:
+    """A program driven line by line: it prints a line when it reaches a
+    step and waits for a line on stdin before going on."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        self.proc = proc
+        self.buf = b""
+
+    def expect(self, prefix: str = "", timeout: float = 20) -> str:
+        """The next line of output, which must start with prefix."""
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise AssertionError(f"no line starting with {prefix!r} within {timeout}s")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise AssertionError(f"program ended before {prefix!r}: exit {self.proc.wait()}, stderr: {err}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        text = line.decode()
+        assert text.startswith(prefix), f"expected {prefix!r}, got {text!r}"
+        return text
+
+    def go(self, line: str = "") -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 20) -> int:
+        """Close stdin and wait for the program to end."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(timeout)
