@@ -10,8 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Is a unix socket with inode ino, or bound to path, open anywhere in our
- * network namespace? Either key may be omitted (0 / NULL). */
+/* __SO_ACCEPTCON in the Flags column of /proc/net/unix, SS_UNCONNECTED in St. */
+#define UNIX_FLAG_LISTENING 0x10000u
+#define UNIX_STATE_UNCONNECTED 1u
+
+/* Is a unix socket with inode ino, or serving path, open anywhere in our
+ * network namespace? Either key may be omitted (0 / NULL). Accepted
+ * connections carry their listener's path too, so for connection types
+ * only a listening socket, or one bound but not yet listening, serves it. */
 static bool unix_socket_listed(ino_t ino, const char *path)
 {
     FILE *f = fopen("/proc/net/unix", "re");
@@ -23,11 +29,16 @@ static bool unix_socket_listed(ino_t ino, const char *path)
     ssize_t n;
     while (!found && (n = getline(&line, &cap, f)) > 0) {
         unsigned long long i;
+        unsigned flags, type, state;
         int at = 0;
-        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu %n", &i, &at) != 1)
+        if (sscanf(line, "%*s %*s %*s %x %x %x %llu %n", &flags, &type, &state, &i, &at) != 4)
             continue;
         if (ino != 0 && i == (unsigned long long)ino)
             found = true;
+        bool serving = (flags & UNIX_FLAG_LISTENING) != 0 || state == UNIX_STATE_UNCONNECTED ||
+                       type == SOCK_DGRAM;
+        if (!serving)
+            continue;
         /* The path is the rest of the line; it may contain spaces. */
         size_t len = (size_t)n - (size_t)at;
         if (len > 0 && line[n - 1] == '\n')

@@ -314,3 +314,47 @@ def test_dup_copies_keep_the_file_until_the_last_is_closed(unsock):
     p.expect("closerange")
     assert not os.path.lexists(path)
     assert p.finish() == 0
+
+
+def test_file_removed_while_accepted_connections_remain(unsock):
+    """Accepted connections carry the listener's path; they do not keep the
+    file once the listener is closed."""
+    code = f"""
+import os, socket
+s = socket.socket()
+s.bind(("{COVERED}", 7109))
+s.listen()
+c = socket.create_connection(("{COVERED}", 7109))
+a, _ = s.accept()
+s.close()
+print(os.path.lexists("{unsock.dir}/7109.sock"))
+a.sendall(b"still")
+print(c.recv(5).decode())
+"""
+    assert unsock.py(code).split() == ["False", "still"]
+
+
+def test_bound_but_not_yet_listening_is_not_stale(unsock):
+    """A server between bind() and listen() owns its file: a competing bind
+    must not take it for a dead server's."""
+    p = unsock.steps(f"""
+import socket, sys
+s = socket.socket()
+s.bind(("{COVERED}", 7110))
+print("bound", flush=True)
+sys.stdin.readline()
+s.listen()
+print("listening", flush=True)
+a, _ = s.accept()
+a.sendall(b"alive")
+sys.stdin.readline()
+""")
+    p.expect("bound")
+    path = unsock.path(7110)
+    ino = path.stat().st_ino
+    assert bind_result(unsock, 7110) == str(errno.EADDRINUSE)
+    assert path.stat().st_ino == ino
+    p.go()
+    p.expect("listening")
+    assert_served(path)
+    assert p.finish() == 0
