@@ -1,0 +1,42 @@
+"""Converted sockets keep looking like TCP in the processes they reach: a
+child exec'd with inherited descriptors (the shim adopts them at start-up by
+their unix addresses), a forked child, and an unrelated process that gets
+them over SCM_RIGHTS. Children inherit the configuration."""
+
+import json
+import socket
+
+import pytest
+
+from tests.shim.conftest import COVERED
+
+AF_INET, STREAM, TCP = int(socket.AF_INET), int(socket.SOCK_STREAM), int(socket.IPPROTO_TCP)
+
+
+@pytest.mark.parametrize("how", ["exec", "fork", "scm"])
+def test_converted_sockets_still_look_like_tcp(unsock, how):
+    out = json.loads(unsock.run(unsock.script("inherit.py", COVERED, how)).stdout)
+    lst, cli, acc, new = out["listener"], out["client"], out["accepted"], out["accepted_new"]
+    port = lst["name"][1]
+    for d in (lst, cli, acc, new):
+        assert (d["family"], d["type"], d["proto"], d["domain"]) == (AF_INET, STREAM, TCP, AF_INET), d
+    assert lst["name"] == [COVERED, port] and lst["peer"] == 107  # ENOTCONN
+    assert cli["peer"] == [COVERED, port] and cli["name"][0] == "127.0.0.1"
+    assert acc["name"] == [COVERED, port] and acc["peer"][0] == "127.0.0.1"
+    assert new["name"] == [COVERED, port]
+    assert out["accepted_from"] == ["127.0.0.1", True]
+    assert out["data"] == "ping"
+
+
+def test_exec_child_inherits_the_configuration(unsock):
+    code = f"""
+import os, socket, subprocess, sys
+s = socket.socket()
+s.bind(("{COVERED}", 7400))
+s.listen()
+r = subprocess.run([sys.executable, "-c",
+    "import socket; c = socket.create_connection(('{COVERED}', 7400)); c.sendall(b'child')"])
+a, _ = s.accept()
+print(a.recv(5).decode(), r.returncode)
+"""
+    assert unsock.py(code).split() == ["child", "0"]
