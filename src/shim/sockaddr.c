@@ -37,8 +37,9 @@ bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *p
 
 bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len)
 {
-    (void)len;
-    return addr != NULL && addr->sa_family == AF_INET && unsock_cfg.block_inet;
+    /* A malformed address is left to the kernel to reject as such. */
+    return addr != NULL && len >= sizeof(struct sockaddr_in) && addr->sa_family == AF_INET &&
+           unsock_cfg.block_inet;
 }
 
 socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out)
