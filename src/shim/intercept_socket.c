@@ -38,11 +38,6 @@ UNSOCK_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     return r;
 }
 
-static bool convertible_type(int type)
-{
-    return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET;
-}
-
 /* Port 0: the first free socket file from a random start in the kernel's
  * default ephemeral range. Existing files, stale or not, are skipped. */
 static int bind_free_port(int fd, uint16_t *port, struct sockaddr_un *un)
@@ -92,14 +87,20 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
-/* Type check and temporary unix socket for fd; 0 if fd is not convertible. */
-static int prepare(int fd, struct usock **out)
+/* The type of socket fd if unsock converts sockets of that type, else 0;
+ * -1 on error. */
+static int convertible_type(int fd)
 {
     int type = unsock_socket_type(fd);
     if (type < 0)
         return -1;
-    if (!convertible_type(type))
-        return 0;
+    return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET ? type : 0;
+}
+
+/* The temporary unix socket for fd, and its description in *out; -1 on
+ * error. Any descriptor number can come back, 0 included. */
+static int prepare(int fd, int type, struct usock **out)
+{
     struct usock *s = unsock_sock_new(AF_INET, type);
     if (s == NULL)
         return -1;
@@ -128,10 +129,13 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         errno = EINVAL; /* already bound or connected */
         return -1;
     }
+    int type = convertible_type(fd);
+    if (type <= 0)
+        return type < 0 ? -1 : unsock_real.bind(fd, addr, len);
     struct usock *s = NULL;
-    int tmp = prepare(fd, &s);
-    if (tmp <= 0)
-        return tmp < 0 ? -1 : unsock_real.bind(fd, addr, len);
+    int tmp = prepare(fd, type, &s);
+    if (tmp < 0)
+        return -1;
 
     struct sockaddr_un un;
     int r;
@@ -176,9 +180,11 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (unsock_fd_converted(fd)) {
         r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
     } else {
-        tmp = prepare(fd, &s);
-        if (tmp <= 0)
-            return tmp < 0 ? -1 : unsock_real.connect(fd, addr, len);
+        int type = convertible_type(fd);
+        if (type <= 0)
+            return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
+        if ((tmp = prepare(fd, type, &s)) < 0)
+            return -1;
         r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
     }
     if (r != 0) {
