@@ -36,8 +36,9 @@ BIG_SIZE = 256 * 1024 + 3
 
 def stock_config(run: Path, docroot: Path, port: int) -> str:
     """Debian's nginx.conf with only what a private, non-system run needs
-    changed: 2 workers, pid/log/temp paths in run, and one server on
-    127.0.0.1:port in place of the sites-enabled include."""
+    changed: 2 workers, pid/log/temp paths in run, and in place of the
+    sites-enabled include Debian's default site on 127.0.0.1:port plus a
+    reverse proxy to it on port+1."""
     text = require_path(str(STOCK_CONF), "Debian's stock nginx configuration").read_text()
     server = f"""
 	client_body_temp_path {run}/body;
@@ -53,6 +54,14 @@ def stock_config(run: Path, docroot: Path, port: int) -> str:
 		server_name _;
 		location / {{
 			try_files $uri $uri/ =404;
+		}}
+	}}
+
+	# a reverse proxy in front of the server above, over the shim both ways
+	server {{
+		listen 127.0.0.1:{port + 1};
+		location / {{
+			proxy_pass http://127.0.0.1:{port};
 		}}
 	}}
 """
@@ -93,11 +102,15 @@ class Nginx:
 
     def start(self) -> None:
         # nginx binds, then daemonizes: the process that bound exits at once.
-        self.unsock.run(self.args(), timeout=30)
+        # Its workers run as www-data: as proxies they connect to the socket
+        # files of the master (root), which must let them (0666; the
+        # directory is made searchable by the fixture).
+        self.unsock.run(self.args(), env=self.unsock.env(UNSOCK_MODE="0666"), timeout=30)
         self.pid = read_pid(self.run_dir / "nginx.pid")
         self.known.add(self.pid)
         wait_for(lambda: len(self.workers()) == 2, 10, "2 nginx workers")
-        assert self.unsock.path(self.port).exists(), "nginx daemonized and its socket file is gone"
+        for port in (self.port, self.port + 1):
+            assert self.unsock.path(port).exists(), "nginx daemonized and its socket file is gone"
 
     def workers(self) -> list[int]:
         assert self.pid is not None
@@ -131,6 +144,7 @@ def nginx(unsock: Unsock) -> Iterator[Nginx]:
     run = Path(tempfile.mkdtemp(prefix="unsock-nginx-", dir="/tmp"))
     run.chmod(0o755)
     n = Nginx(unsock, run, 18301)
+    unsock.dir.chmod(0o711)
     n.docroot.mkdir()
     n.docroot.chmod(0o755)
     (n.docroot / "index.html").write_bytes(INDEX)
@@ -148,7 +162,8 @@ def nginx(unsock: Unsock) -> Iterator[Nginx]:
 
 def ab(unsock: Unsock, url: str, *opts: str, n: int = 2000, c: int = 8) -> dict[str, int]:
     """Run ab under the shim; the numbers of its report that matter."""
-    out = unsock.run([require_program("ab"), "-q", "-n", str(n), "-c", str(c), *opts, url], timeout=120)
+    ab_bin = require_program("ab")
+    out = unsock.run([ab_bin, "-q", "-s", "10", "-n", str(n), "-c", str(c), *opts, url], timeout=120)
     text = out.stdout.decode()
     report: dict[str, int] = {}
     for key, pattern in (
@@ -166,7 +181,7 @@ def ab(unsock: Unsock, url: str, *opts: str, n: int = 2000, c: int = 8) -> dict[
 
 def curl_native(sock: Path, path: str) -> bytes:
     p = subprocess.run(
-        [require_program("curl"), "-sS", "--fail", "--max-time", "20", "--unix-socket", str(sock), f"http://x{path}"],
+        [require_program("curl"), "-sS", "--fail", "--max-time", "10", "--unix-socket", str(sock), f"http://x{path}"],
         env=plain_env(), capture_output=True, timeout=30, check=False,
     )
     assert p.returncode == 0, p.stderr.decode()
@@ -255,3 +270,20 @@ def test_curl_reuses_keepalive_connection(unsock: Unsock, nginx: Nginx) -> None:
     )
     assert out.stdout.decode().split() == ["1", "0", "0"], out.stdout.decode()
     assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+
+
+def test_reverse_proxy_under_load(unsock: Unsock, nginx: Nginx) -> None:
+    """nginx's upstream connections go over the shim too. nginx registers a
+    new upstream socket with epoll *before* connect(), so the registration
+    must survive the socket's conversion at connect."""
+    nginx.start()
+    proxy = nginx.port + 1
+    assert_no_tcp_listener(proxy)
+    assert curl_native(unsock.path(proxy), "/big.bin") == (nginx.docroot / "big.bin").read_bytes()
+    report = ab(unsock, f"http://127.0.0.1:{proxy}/", n=1000)
+    assert (report["failed"], report["non2xx"]) == (0, 0), report
+    big = ab(unsock, f"http://127.0.0.1:{proxy}/big.bin", n=200)
+    assert (big["failed"], big["non2xx"]) == (0, 0), big
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+    statuses = [line.split('"')[2].split()[0] for line in nginx.access_log.read_text().splitlines()]
+    assert statuses.count("200") == 2 * (1 + 1000 + 200), "every proxied request is logged twice, all 200"
