@@ -87,13 +87,16 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
-/* The type of socket fd if unsock converts sockets of that type, else 0;
- * -1 on error. */
+/* The type of socket fd if unsock converts it, else 0; -1 on error. Only
+ * IPv4 sockets take a sockaddr_in; others get the kernel's answer. */
 static int convertible_type(int fd)
 {
-    int type = unsock_socket_type(fd);
-    if (type < 0)
+    int type = unsock_socket_type(fd), domain = 0;
+    socklen_t len = sizeof(domain);
+    if (type < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
         return -1;
+    if (domain != AF_INET)
+        return 0;
     return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET ? type : 0;
 }
 

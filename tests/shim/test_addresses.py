@@ -4,7 +4,7 @@ same AF_INET picture of a converted connection as of a loopback TCP one."""
 import sys
 
 from tests.helpers.shim import PROGS
-from tests.shim.conftest import COVERED
+from tests.shim.conftest import COVERED, REAL
 
 
 def picture(unsock, ip, **env):
@@ -24,3 +24,9 @@ def test_same_picture_in_a_wide_range(unsock):
     real = picture(unsock, "127.0.0.3", LD_PRELOAD="")
     assert picture(unsock, "127.0.0.3", UNSOCK_ADDR="127.0.0.0/8") == real
     assert "127.0.0.0" not in real
+
+
+def test_ipv4_address_on_another_family(unsock, cprog):
+    """A covered sockaddr_in given to an AF_UNIX or AF_INET6 socket gets the
+    same error as an uncovered one: the kernel's, no conversion."""
+    assert unsock.prog(cprog("wrongfamily"), COVERED, REAL).strip() == "ok"
