@@ -1,5 +1,6 @@
-/* close, dup, dup2, dup3, fcntl, close_range: the per-descriptor state of
- * converted sockets follows descriptor copies and ends with the last one. */
+/* close, dup, dup2, dup3, fcntl, close_range, closefrom: the per-descriptor
+ * state of converted sockets follows descriptor copies and ends with the
+ * last one. */
 #undef _FILE_OFFSET_BITS /* we define both fcntl and fcntl64 ourselves */
 #define _GNU_SOURCE
 #include "fdtable.h"
@@ -86,16 +87,31 @@ UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
     return after_fcntl(fd, cmd, f(fd, cmd, arg));
 }
 
+/* Converted sockets in [first, last] one by one, so their files are handled. */
+static void close_converted(unsigned first, unsigned last)
+{
+    for (int fd = unsock_fd_next_converted(first); fd >= 0 && (unsigned)fd <= last;
+         fd = unsock_fd_next_converted((unsigned)fd + 1))
+        unsock_fd_close(fd, real_close);
+}
+
 UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
     unsock_init();
-    if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
-        /* Converted sockets first, one by one, so their files are handled. */
-        for (int fd = unsock_fd_next_converted(first); fd >= 0 && (unsigned)fd <= last;
-             fd = unsock_fd_next_converted((unsigned)fd + 1))
-            unsock_fd_close(fd, real_close);
-    }
+    if ((flags & CLOSE_RANGE_CLOEXEC) == 0)
+        close_converted(first, last);
     if (unsock_real.close_range != NULL)
         return unsock_real.close_range(first, last, flags);
     return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+UNSOCK_EXPORT void closefrom(int lowfd)
+{
+    unsock_init();
+    unsigned first = lowfd < 0 ? 0 : (unsigned)lowfd;
+    close_converted(first, ~0u);
+    if (unsock_real.closefrom != NULL)
+        unsock_real.closefrom(lowfd);
+    else
+        syscall(SYS_close_range, first, ~0u, 0);
 }

@@ -34,5 +34,6 @@ const char *unsock_real_resolve(void)
     /* Not every libc has these; callers fall back to fcntl / syscall(2). */
     RESOLVE(fcntl64, false);
     RESOLVE(close_range, false);
+    RESOLVE(closefrom, false);
     return NULL;
 }

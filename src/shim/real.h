@@ -24,6 +24,7 @@ struct unsock_real {
     int (*fcntl)(int, int, ...);
     int (*fcntl64)(int, int, ...);
     int (*close_range)(unsigned int, unsigned int, int);
+    void (*closefrom)(int);
 };
 
 /* Filled once by unsock_init(); read-only afterwards. */

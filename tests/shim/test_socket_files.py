@@ -358,3 +358,7 @@ sys.stdin.readline()
     p.expect("listening")
     assert_served(path)
     assert p.finish() == 0
+
+
+def test_close_range_and_closefrom(unsock, cprog):
+    assert unsock.prog(cprog("closeall"), COVERED, str(unsock.dir)).strip() == "ok"
