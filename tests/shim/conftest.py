@@ -1,5 +1,11 @@
 """Fixtures of the focused shim tests: the shim with a narrow covered range
-(so that 127.0.0.1 stays real TCP for comparison) and compiled C probes."""
+(so that 127.0.0.1 stays real TCP for comparison) and compiled C probes.
+
+Every program runs under the installed libunsock.so unless UNSOCK_TEST_PRELOAD
+names another LD_PRELOAD value, e.g. a sanitizer build of src/shim/*.c:
+    UNSOCK_TEST_PRELOAD="$(gcc -print-file-name=libasan.so) /tmp/libunsock-asan.so"
+    ASAN_OPTIONS=detect_leaks=0 .venv/bin/python -m pytest -q tests/shim
+"""
 
 from __future__ import annotations
 
