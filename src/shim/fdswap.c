@@ -117,5 +117,14 @@ int unsock_swap_install(int tmp, int fd)
     /* Past the point of no return: the program's socket is already replaced. */
     if ((fl & O_ASYNC) != 0 && unsock_real.fcntl(fd, F_SETFL, fl & (O_NONBLOCK | O_ASYNC)) != 0)
         unsock_debug("fd %d: O_ASYNC not carried over: %s", fd, strerror(errno));
+    /* nginx, for one, adds a socket to its epoll set before connecting. */
+    int epfd;
+    uint32_t events;
+    uint64_t data;
+    if (unsock_fd_epoll_get(fd, &epfd, &events, &data)) {
+        struct epoll_event ev = {.events = events, .data.u64 = data};
+        if (unsock_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            unsock_debug("fd %d: epoll registration not carried over: %s", fd, strerror(errno));
+    }
     return 0;
 }

@@ -17,7 +17,8 @@ int unsock_socket_type(int fd);
  * recorded in s for emulation. -1 on error. */
 int unsock_swap_prepare(int fd, struct usock *s);
 
-/* Put tmp in place of fd, keeping fd's number, FD_CLOEXEC and O_ASYNC; closes tmp. */
+/* Put tmp in place of fd, keeping fd's number, FD_CLOEXEC, O_ASYNC and
+ * epoll registration; closes tmp. */
 int unsock_swap_install(int tmp, int fd);
 
 #endif

@@ -18,11 +18,34 @@
 struct slot {
     _Atomic(struct usock *) sock;
     atomic_uint touched;
+    atomic_uint gen;          /* changes whenever the descriptor is closed or replaced */
+    /* The epoll registration of a descriptor not converted yet. */
+    atomic_int ep_fd;         /* the epoll descriptor + 1; 0 for none */
+    atomic_uint ep_gen;       /* the epoll descriptor's gen when registered */
+    atomic_uint ep_events;
+    _Atomic uint64_t ep_data;
 };
 
 static _Atomic(struct slot *) chunks[NCHUNKS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct usock *owned_head;
+
+/* Socket files whose socket was still open in another process when this
+ * one closed its last copy. The last holder may not be allowed to remove
+ * the file (nginx's workers run as another user than the master that bound
+ * it), so this process tries again when it exits. A leaf lock of its own:
+ * files are added with or without the main lock held. */
+#define PENDING_MAX 256
+struct pending {
+    struct pending *next;
+    dev_t file_dev;
+    ino_t file_ino, sock_ino;
+    int type;
+    char path[UNSOCK_SUN_PATH_MAX + 1];
+};
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pending_head;
+static unsigned pending_count;
 
 void unsock_lock(void)
 {
@@ -34,9 +57,21 @@ void unsock_unlock(void)
     pthread_mutex_unlock(&lock);
 }
 
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&pending_lock);
+}
+
+static void fork_done(void)
+{
+    pthread_mutex_unlock(&pending_lock);
+    pthread_mutex_unlock(&lock);
+}
+
 void unsock_fdtable_init(void)
 {
-    pthread_atfork(unsock_lock, unsock_unlock, unsock_unlock);
+    pthread_atfork(fork_prepare, fork_done, fork_done);
 }
 
 static struct slot *slot_peek(int fd)
@@ -115,11 +150,40 @@ void unsock_sock_free(struct usock *s)
     free(s);
 }
 
+static void pending_add(const struct usock *s)
+{
+    struct pending *p = malloc(sizeof(*p));
+    if (p == NULL)
+        return; /* the file stays, to be replaced as stale by the next bind */
+    p->file_dev = s->file_dev;
+    p->file_ino = s->file_ino;
+    p->sock_ino = s->sock_ino;
+    p->type = s->type;
+    memcpy(p->path, s->path, sizeof(p->path));
+    pthread_mutex_lock(&pending_lock);
+    if (pending_count < PENDING_MAX) {
+        p->next = pending_head;
+        pending_head = p;
+        pending_count++;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&pending_lock);
+    free(p);
+}
+
 static void sock_finish(struct usock *s)
 {
-    if (s->owns_file)
-        unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type);
+    if (s->owns_file && unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
+        pending_add(s);
     unsock_sock_free(s);
+}
+
+/* Forget what the program did to the descriptor's previous file. */
+static void slot_forget(struct slot *slot)
+{
+    atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->ep_fd, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&slot->gen, 1, memory_order_release);
 }
 
 void unsock_fd_set_locked(int fd, struct usock *s)
@@ -131,17 +195,17 @@ void unsock_fd_set_locked(int fd, struct usock *s)
     if (s != NULL)
         s->refs++;
     atomic_store_explicit(&slot->sock, s, memory_order_release);
-    atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
+    slot_forget(slot);
     if (old != NULL && (old = sock_unref_locked(old)) != NULL)
         sock_finish(old);
 }
 
-/* Forget what the program did to fd before it was converted. */
-static void slot_clear_touched(int fd)
+/* fd was closed or now refers to another file. */
+static void slot_forget_fd(int fd)
 {
     struct slot *slot = slot_peek(fd);
     if (slot != NULL)
-        atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
+        slot_forget(slot);
 }
 
 int unsock_fd_close(int fd, int (*do_close)(int))
@@ -149,13 +213,13 @@ int unsock_fd_close(int fd, int (*do_close)(int))
     struct usock *s = NULL;
     /* Closing a descriptor that was never converted takes no lock. */
     if (!unsock_fd_converted(fd)) {
-        slot_clear_touched(fd);
+        slot_forget_fd(fd);
     } else {
         unsock_lock();
         struct slot *slot = slot_peek(fd);
         struct usock *old = atomic_load_explicit(&slot->sock, memory_order_relaxed);
         atomic_store_explicit(&slot->sock, NULL, memory_order_release);
-        atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
+        slot_forget(slot);
         if (old != NULL)
             s = sock_unref_locked(old);
         unsock_unlock();
@@ -172,7 +236,7 @@ int unsock_fd_close(int fd, int (*do_close)(int))
 void unsock_fd_set(int fd, struct usock *s)
 {
     if (s == NULL && !unsock_fd_converted(fd)) {
-        slot_clear_touched(fd);
+        slot_forget_fd(fd);
         return;
     }
     unsock_lock();
@@ -184,7 +248,7 @@ void unsock_fd_dup(int oldfd, int newfd)
 {
     if (!unsock_fd_converted(oldfd) && !unsock_fd_converted(newfd)) {
         unsigned touched = unsock_fd_touched(oldfd);
-        slot_clear_touched(newfd);
+        slot_forget_fd(newfd);
         if (touched != 0)
             unsock_fd_touch(newfd, touched);
         return;
@@ -228,6 +292,50 @@ unsigned unsock_fd_touched(int fd)
     return s != NULL ? atomic_load_explicit(&s->touched, memory_order_relaxed) : 0;
 }
 
+void unsock_fd_epoll_add(int fd, int epfd, uint32_t events, uint64_t data)
+{
+    struct slot *s = slot_peek(fd), *e = slot_peek(epfd);
+    if (s == NULL || e == NULL) {
+        unsock_lock();
+        s = slot_get_locked(fd);
+        e = slot_get_locked(epfd);
+        unsock_unlock();
+        if (s == NULL || e == NULL)
+            return;
+    }
+    int had = atomic_load_explicit(&s->ep_fd, memory_order_relaxed);
+    if (had != 0 && had != epfd + 1)
+        unsock_debug("fd %d: in more than one epoll set, only the one of fd %d is carried over", fd, epfd);
+    atomic_store_explicit(&s->ep_events, events, memory_order_relaxed);
+    atomic_store_explicit(&s->ep_data, data, memory_order_relaxed);
+    atomic_store_explicit(&s->ep_gen, atomic_load_explicit(&e->gen, memory_order_acquire), memory_order_relaxed);
+    atomic_store_explicit(&s->ep_fd, epfd + 1, memory_order_release);
+}
+
+void unsock_fd_epoll_del(int fd, int epfd)
+{
+    struct slot *s = slot_peek(fd);
+    int want = epfd + 1;
+    if (s != NULL)
+        atomic_compare_exchange_strong(&s->ep_fd, &want, 0);
+}
+
+bool unsock_fd_epoll_get(int fd, int *epfd, uint32_t *events, uint64_t *data)
+{
+    struct slot *s = slot_peek(fd);
+    int ep = s ? atomic_load_explicit(&s->ep_fd, memory_order_acquire) - 1 : -1;
+    struct slot *e = slot_peek(ep);
+    /* The epoll descriptor must not have been closed since: its number
+     * may now stand for another epoll set, or for no epoll set at all. */
+    if (ep < 0 || e == NULL ||
+        atomic_load_explicit(&e->gen, memory_order_acquire) != atomic_load_explicit(&s->ep_gen, memory_order_relaxed))
+        return false;
+    *epfd = ep;
+    *events = atomic_load_explicit(&s->ep_events, memory_order_relaxed);
+    *data = atomic_load_explicit(&s->ep_data, memory_order_relaxed);
+    return true;
+}
+
 void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path)
 {
     struct stat st;
@@ -268,4 +376,15 @@ void unsock_fdtable_exit(void)
         }
     }
     unsock_unlock();
+    pthread_mutex_lock(&pending_lock);
+    struct pending *p = pending_head;
+    pending_head = NULL;
+    pending_count = 0;
+    pthread_mutex_unlock(&pending_lock);
+    while (p != NULL) {
+        struct pending *next = p->next;
+        unsock_sockfile_release(p->path, p->file_dev, p->file_ino, p->sock_ino, p->type);
+        free(p);
+        p = next;
+    }
 }

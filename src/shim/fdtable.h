@@ -31,7 +31,8 @@ struct usock {
      * was forked from. Whichever process closes the socket's last
      * descriptor anywhere, or exits holding it, removes the file; so a
      * forked child closing its copy keeps it, and a daemon's child that
-     * outlives its parent removes it in the end. */
+     * outlives its parent removes it in the end. A process that closed its
+     * copy before others did checks again when it exits. */
     bool owns_file;
     dev_t file_dev;
     ino_t file_ino;
@@ -90,11 +91,20 @@ enum {
 void unsock_fd_touch(int fd, unsigned what);
 unsigned unsock_fd_touched(int fd);
 
+/* The epoll registration of a descriptor not converted yet, to be made
+ * again on the unix socket: the swap releases the old file, and with it
+ * the old registration. One epoll set per descriptor is remembered. */
+void unsock_fd_epoll_add(int fd, int epfd, uint32_t events, uint64_t data);
+void unsock_fd_epoll_del(int fd, int epfd);
+/* fd's registration, if its epoll descriptor was not closed since. */
+bool unsock_fd_epoll_get(int fd, int *epfd, uint32_t *events, uint64_t *data);
+
 /* Record that s created the socket file at path (lock held). */
 void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path);
 
 /* At exit: close the bound sockets and remove their files where nobody
- * else serves them any more. */
+ * else serves them any more, including files of sockets this process
+ * closed while other processes still held them. */
 void unsock_fdtable_exit(void);
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "common.h"
 
+#include <sys/epoll.h>
+
 struct unsock_real {
     int (*socket)(int, int, int);
     int (*socketpair)(int, int, int, int[2]);
@@ -23,6 +25,7 @@ struct unsock_real {
     int (*dup3)(int, int, int);
     int (*fcntl)(int, int, ...);
     int (*fcntl64)(int, int, ...);
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*close_range)(unsigned int, unsigned int, int);
     void (*closefrom)(int);
 };

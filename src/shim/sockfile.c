@@ -127,22 +127,25 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
     return 0;
 }
 
-void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type)
+bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type)
 {
     if (unix_socket_listed(sock_ino, NULL)) {
         unsock_debug("close %s: still served by another process, file kept", path);
-        return;
+        return true;
     }
     struct stat st;
     if (lstat(path, &st) != 0 || st.st_dev != dev || st.st_ino != ino)
-        return;
+        return false;
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof(addr));
     addr.sun_family = AF_UNIX;
     strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
     /* Not listed may also mean served from another network namespace. */
     if (!socket_file_is_stale(&addr, sizeof(addr), type, &st))
-        return;
+        return false;
     if (unlink(path) == 0)
         unsock_debug("close %s: socket file removed", path);
+    else
+        unsock_debug("close %s: socket file not removed: %s", path, strerror(errno));
+    return false;
 }

@@ -15,7 +15,8 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
 
 /* Remove path if it is still the file (dev, ino), the socket sock_ino (of
  * the given type) is no longer open in any process, and nothing else
- * serves the path. */
-void unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type);
+ * serves the path. Returns true if the socket is still open elsewhere, so
+ * that the file may be worth another try later. */
+bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type);
 
 #endif

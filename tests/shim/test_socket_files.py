@@ -362,3 +362,36 @@ sys.stdin.readline()
 
 def test_close_range_and_closefrom(unsock, cprog):
     assert unsock.prog(cprog("closeall"), COVERED, str(unsock.dir)).strip() == "ok"
+
+
+def test_binder_removes_the_file_at_exit_after_unprivileged_children(unsock):
+    """nginx's pattern: the root master closes its listener while its workers
+    (another user, not allowed to remove the file) still serve; the workers
+    close and exit; the master's exit then removes the file."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a child as another user")
+    os.chmod(unsock.dir, 0o755)
+    code = f"""
+import os, socket, sys
+s = socket.socket()
+s.bind(("{COVERED}", 7111))
+s.listen()
+pid = os.fork()
+if pid == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+    sys.stdin.readline()
+    s.close()
+    sys.exit(0)
+s.close()
+print("master closed", os.path.lexists("{unsock.dir}/7111.sock"), flush=True)
+os.waitpid(pid, 0)
+print("worker gone", os.path.lexists("{unsock.dir}/7111.sock"), flush=True)
+sys.stdin.readline()
+"""
+    p = unsock.steps(code)
+    assert p.expect("master closed") == "master closed True"
+    p.go()
+    assert p.expect("worker gone") == "worker gone True"
+    assert p.finish() == 0
+    assert not os.path.lexists(unsock.path(7111))
