@@ -58,8 +58,6 @@ static void copy_buffer_size(int from, int to, int name, int force)
         unsock_debug("buffer size %d not carried over to the unix socket: %s", v, strerror(errno));
 }
 
-/* The owner may have been set with ioctl(FIOSETOWN) as well as fcntl, so it
- * is always copied rather than tracked. */
 static int copy_owner(int from, int to)
 {
     struct f_owner_ex owner;
@@ -90,7 +88,7 @@ int unsock_swap_prepare(int fd, struct usock *s)
         copy_buffer_size(fd, tmp, SO_RCVBUF, SO_RCVBUFFORCE);
     if (touched & UNSOCK_TOUCHED_SNDBUF)
         copy_buffer_size(fd, tmp, SO_SNDBUF, SO_SNDBUFFORCE);
-    if (copy_owner(fd, tmp) != 0)
+    if ((touched & UNSOCK_TOUCHED_ASYNC) && copy_owner(fd, tmp) != 0)
         goto fail;
     /* O_ASYNC waits for unsock_swap_install(): the kernel records the
      * descriptor number with it and reports it as si_fd in the signal. */
@@ -107,7 +105,7 @@ fail:;
 int unsock_swap_install(int tmp, int fd)
 {
     int fdflags = unsock_real.fcntl(fd, F_GETFD);
-    int fl = unsock_real.fcntl(fd, F_GETFL);
+    int fl = (unsock_fd_touched(fd) & UNSOCK_TOUCHED_ASYNC) ? unsock_real.fcntl(fd, F_GETFL) : 0;
     int r = fdflags < 0 || fl < 0 ? -1 : unsock_real.dup3(tmp, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
     int saved = errno;
     unsock_real.close(tmp);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,12 +56,14 @@ UNSOCK_EXPORT int dup3(int fd, int fd2, int flags)
     return r;
 }
 
-static int after_fcntl(int fd, int cmd, int r)
+static int after_fcntl(int fd, int cmd, unsigned long arg, int r)
 {
     if (r < 0)
         return r;
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         unsock_fd_dup(fd, r);
+    else if (cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG || (cmd == F_SETFL && (arg & O_ASYNC)))
+        unsock_fd_touch(fd, UNSOCK_TOUCHED_ASYNC);
     return r;
 }
 
@@ -73,7 +76,7 @@ UNSOCK_EXPORT int fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
-    return after_fcntl(fd, cmd, unsock_real.fcntl(fd, cmd, arg));
+    return after_fcntl(fd, cmd, arg, unsock_real.fcntl(fd, cmd, arg));
 }
 
 UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -84,7 +87,7 @@ UNSOCK_EXPORT int fcntl64(int fd, int cmd, ...)
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
     int (*f)(int, int, ...) = unsock_real.fcntl64 ? unsock_real.fcntl64 : unsock_real.fcntl;
-    return after_fcntl(fd, cmd, f(fd, cmd, arg));
+    return after_fcntl(fd, cmd, arg, f(fd, cmd, arg));
 }
 
 /* Converted sockets in [first, last] one by one, so their files are handled. */
@@ -93,6 +96,20 @@ static void close_converted(unsigned first, unsigned last)
     for (int fd = unsock_fd_next_converted(first); fd >= 0 && (unsigned)fd <= last;
          fd = unsock_fd_next_converted((unsigned)fd + 1))
         unsock_fd_close(fd, real_close);
+}
+
+/* Only to notice the owner or O_ASYNC of a socket being set, as with fcntl. */
+UNSOCK_EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+    unsock_init();
+    va_list ap;
+    va_start(ap, request);
+    unsigned long arg = va_arg(ap, unsigned long);
+    va_end(ap);
+    int r = unsock_real.ioctl(fd, request, arg);
+    if (r == 0 && (request == FIOSETOWN || request == SIOCSPGRP || request == FIOASYNC))
+        unsock_fd_touch(fd, UNSOCK_TOUCHED_ASYNC);
+    return r;
 }
 
 UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)

@@ -31,6 +31,7 @@ const char *unsock_real_resolve(void)
     RESOLVE(dup2, true);
     RESOLVE(dup3, true);
     RESOLVE(fcntl, true);
+    RESOLVE(ioctl, true);
     RESOLVE(epoll_ctl, true);
     /* Not every libc has these; callers fall back to fcntl / syscall(2). */
     RESOLVE(fcntl64, false);

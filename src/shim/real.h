@@ -24,6 +24,7 @@ struct unsock_real {
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
     int (*fcntl)(int, int, ...);
+    int (*ioctl)(int, unsigned long, ...);
     int (*fcntl64)(int, int, ...);
     int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*close_range)(unsigned int, unsigned int, int);
