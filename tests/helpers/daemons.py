@@ -14,15 +14,34 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def pid_alive(pid: int) -> bool:
-    """The process exists and is not a zombie (an orphan's zombie may never
-    be reaped in a container whose init does not wait)."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state is [0])."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
-        return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X")
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def pid_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's zombie may never
+    be reaped in a container whose init does not wait)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+ProcId = tuple[int, int]
+
+
+def proc_id(pid: int) -> ProcId | None:
+    """(pid, start time): names one process even after its pid is reused."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (pid, int(fields[19]))
+
+
+def same_alive(ident: ProcId) -> bool:
+    """The process named by ident is still running (not a newer one with its pid)."""
+    return pid_alive(ident[0]) and proc_id(ident[0]) == ident
 
 
 def children(pid: int) -> list[int]:
@@ -50,20 +69,23 @@ def wait_gone(pids: list[int], timeout: float) -> bool:
     return True
 
 
-def stop_daemon(pid: int, sig: int = signal.SIGTERM, timeout: float = 10.0) -> bool:
-    """Signal a daemon; if it and its children are not gone within timeout,
-    SIGKILL them all. True when it ended on the first signal."""
-    family = [pid, *children(pid)]
-    if not any(pid_alive(p) for p in family):
+def stop_daemon(ident: ProcId, sig: int = signal.SIGTERM, timeout: float = 10.0) -> bool:
+    """Signal a daemon (only if its pid still names the same process); if it
+    and its children are not gone within timeout, SIGKILL them all. True
+    when it ended on the first signal."""
+    if not same_alive(ident):
         return True
+    pid = ident[0]
+    family = [ident, *(i for i in map(proc_id, children(pid)) if i is not None)]
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    if wait_gone(family, timeout):
+    if wait_gone([i[0] for i in family], timeout):
         return True
-    for p in [pid, *children(pid), *family]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p, signal.SIGKILL)
-    wait_gone(family, 5)
+    for i in family:
+        if same_alive(i):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(i[0], signal.SIGKILL)
+    wait_gone([i[0] for i in family], 5)
     return False
 
 
@@ -96,8 +118,10 @@ def adopting_orphans() -> Iterator[None]:
         _set_subreaper(False)
 
 
-def reap(pids: set[int] | list[int]) -> None:
-    """Collect the exit status of those pids that are our (dead) children."""
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+def reap(idents: list[ProcId] | set[ProcId]) -> None:
+    """Collect the exit status of those processes that are our dead children
+    (checking the start time, so that no other child with a reused pid is reaped)."""
+    for ident in idents:
+        if proc_id(ident[0]) == ident and not pid_alive(ident[0]):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(ident[0], os.WNOHANG)

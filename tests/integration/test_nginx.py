@@ -17,7 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.daemons import adopting_orphans, children, pid_alive, read_pid, reap, stop_daemon, wait_gone
+from tests.helpers.daemons import (
+    ProcId,
+    adopting_orphans,
+    children,
+    pid_alive,
+    proc_id,
+    read_pid,
+    reap,
+    stop_daemon,
+    wait_gone,
+)
 from tests.helpers.proc import Unsock, wait_for
 from tests.helpers.programs import (
     assert_no_tcp_listener,
@@ -95,7 +105,7 @@ class Nginx:
         self.error_log = run / "error.log"
         self.access_log = run / "access.log"
         self.pid: int | None = None
-        self.known: set[int] = set()
+        self.known: set[ProcId] = set()  # every master and worker seen, to stop and reap
 
     def args(self, *extra: str) -> list[str]:
         return [self.binary, "-c", str(self.conf), "-e", str(self.error_log), *extra]
@@ -107,7 +117,7 @@ class Nginx:
         # directory is made searchable by the fixture).
         self.unsock.run(self.args(), env=self.unsock.env(UNSOCK_MODE="0666"), timeout=30)
         self.pid = read_pid(self.run_dir / "nginx.pid")
-        self.known.add(self.pid)
+        self._remember([self.pid])
         wait_for(lambda: len(self.workers()) == 2, 10, "2 nginx workers")
         for port in (self.port, self.port + 1):
             assert self.unsock.path(port).exists(), "nginx daemonized and its socket file is gone"
@@ -115,8 +125,11 @@ class Nginx:
     def workers(self) -> list[int]:
         assert self.pid is not None
         found = children(self.pid)
-        self.known.update(found)
+        self._remember(found)
         return found
+
+    def _remember(self, pids: list[int]) -> None:
+        self.known.update(i for i in map(proc_id, pids) if i is not None)
 
     def signal(self, command: str) -> None:
         self.unsock.run(self.args("-s", command), timeout=30)
@@ -131,10 +144,11 @@ class Nginx:
         ]
 
     def stop(self) -> None:
-        if self.pid is not None:
-            stop_daemon(self.pid, signal.SIGTERM)
-        for pid in self.known:  # workers of an earlier generation
-            stop_daemon(pid, signal.SIGKILL, 2)
+        master = next((i for i in self.known if i[0] == self.pid), None)
+        if master is not None:
+            stop_daemon(master, signal.SIGTERM)
+        for ident in self.known:  # anything left, e.g. workers of an earlier generation
+            stop_daemon(ident, signal.SIGKILL, 2)
         reap(self.known)
 
 
