@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.proc import Unsock, wait_for
-from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program
+from tests.helpers.programs import assert_no_tcp_listener, plain_env, require_program, unix_socket_alive
 
 pytestmark = pytest.mark.program("redis-server")
 
@@ -112,3 +112,18 @@ def test_replica_connects_to_primary(unsock: Unsock, tmp_path: Path) -> None:
     wait_for(lambda: cli(unsock, replica, "GET", "replicated").strip() == "yes", 10, "the write to replicate")
     info = cli(unsock, primary, "INFO", "replication")
     assert re.search(r"^slave0:ip=127\.0\.0\.1,port=" + str(replica) + r",state=online", info, re.M), info
+
+
+def test_restart_after_sigkill_replaces_stale_file(unsock: Unsock, tmp_path: Path) -> None:
+    """A redis-server killed with SIGKILL leaves its socket file behind; the
+    next one on the same port replaces the stale file and serves."""
+    port = 18407
+    server = start_redis(unsock, tmp_path, port)
+    cli(unsock, port, "SET", "k", "first")
+    server.kill()
+    server.wait(15)
+    assert unsock.path(port).exists(), "expected the killed server's socket file to stay behind"
+    start_redis(unsock, tmp_path, port)  # the file exists already: wait for it to be served
+    wait_for(lambda: unix_socket_alive(unsock.path(port)), 10, "the new redis-server to listen")
+    assert cli(unsock, port, "PING").strip() == "PONG"
+    assert cli(unsock, port, "EXISTS", "k").strip() == "0"  # a new server, not the old one
