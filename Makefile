@@ -24,7 +24,7 @@ demo: install
 	$(PY) tools/demo.py
 
 lint: install
-	$(PY) -m ruff check src tests tools
+	$(PY) -m ruff check src tests tools benchmarks
 	$(PY) -m mypy
 
 test: install lint

@@ -78,7 +78,8 @@ def main() -> int:
         say("what happened")
         print(f"   the server believed it listened on TCP 127.0.0.1:{PORT}; unsock put it on {sock} (mode 0660)")
         print("   both clients reached it through the file system; no TCP port was opened, no proxy ran")
-        print(f"   after the server stopped, its socket file is {'still there (unexpected)' if sock.exists() else 'gone'}")
+        left = "still there (unexpected)" if sock.exists() else "gone"
+        print(f"   after the server stopped, its socket file is {left}")
         return 0
     finally:
         if server is not None:
