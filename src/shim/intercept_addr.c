@@ -72,7 +72,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
     }
     /* As in the kernel, an address that cannot be stored costs the
      * connection, and a NULL address means the length is not looked at. */
-    if (addr != NULL && unsock_addr_out(addr, len, &shown, shownlen) != 0) {
+    if (addr != NULL && unsock_copy_out(addr, len, &shown, shownlen, true) != 0) {
         int saved = errno;
         unsock_fd_close(c, unsock_real.close);
         errno = saved;
@@ -105,16 +105,16 @@ static int do_name(int fd, struct sockaddr *addr, socklen_t *len, name_fn real, 
         if (real(fd, (struct sockaddr *)&got, &gotlen) != 0)
             return -1;
         socklen_t shownlen = foreign_addr(&got, gotlen > sizeof(got) ? sizeof(got) : gotlen, &shown);
-        return unsock_addr_out(addr, len, &shown, shownlen);
+        return unsock_copy_out(addr, len, &shown, shownlen, true);
     }
     int r;
     if (peer && s->peer_len == 0) {
         errno = ENOTCONN;
         r = -1;
     } else if (peer) {
-        r = unsock_addr_out(addr, len, &s->peer, s->peer_len);
+        r = unsock_copy_out(addr, len, &s->peer, s->peer_len, true);
     } else {
-        r = unsock_addr_out(addr, len, &s->local, s->local_len);
+        r = unsock_copy_out(addr, len, &s->local, s->local_len, true);
     }
     unsock_unlock();
     return r;

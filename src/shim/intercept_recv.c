@@ -29,7 +29,7 @@ UNSOCK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct so
     ssize_t r = unsock_real.recvfrom(fd, buf, n, flags, NULL, NULL);
     struct sockaddr_storage none;
     /* TCP's empty address: the length becomes 0, with the kernel's checks. */
-    if (r >= 0 && unsock_addr_out(addr, len, &none, 0) != 0)
+    if (r >= 0 && unsock_copy_out(addr, len, &none, 0, true) != 0)
         return -1;
     return r;
 }

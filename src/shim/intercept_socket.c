@@ -116,18 +116,22 @@ static int prepare(int fd, int type, struct usock **out)
     return tmp;
 }
 
+/* UNSOCK_BLOCK_INET: an IPv4 address that unsock does not cover. */
+static bool refused_as_blocked(const char *call, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    if (!unsock_addr_blocked(addr, len))
+        return false;
+    unsock_debug("%s fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", call, fd);
+    errno = EACCES;
+    return true;
+}
+
 UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     unsock_init();
     uint16_t port;
-    if (!unsock_addr_covered(addr, len, &port)) {
-        if (unsock_addr_blocked(addr, len)) {
-            unsock_debug("bind fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", fd);
-            errno = EACCES;
-            return -1;
-        }
-        return unsock_real.bind(fd, addr, len);
-    }
+    if (!unsock_addr_covered(addr, len, &port))
+        return refused_as_blocked("bind", fd, addr, len) ? -1 : unsock_real.bind(fd, addr, len);
     if (unsock_fd_converted(fd)) {
         errno = EINVAL; /* already bound or connected */
         return -1;
@@ -167,14 +171,8 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     unsock_init();
     uint16_t port;
-    if (!unsock_addr_covered(addr, len, &port)) {
-        if (unsock_addr_blocked(addr, len)) {
-            unsock_debug("connect fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", fd);
-            errno = EACCES;
-            return -1;
-        }
-        return unsock_real.connect(fd, addr, len);
-    }
+    if (!unsock_addr_covered(addr, len, &port))
+        return refused_as_blocked("connect", fd, addr, len) ? -1 : unsock_real.connect(fd, addr, len);
     struct sockaddr_un un;
     socklen_t ulen = unsock_port_sockaddr(port, &un);
     int r;

@@ -2,6 +2,7 @@
 #include "fdtable.h"
 #include "init.h"
 #include "real.h"
+#include "sockaddr.h"
 #include "sockopts.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 
 static int int_out(void *val, socklen_t *len, int v)
 {
-    return unsock_opt_copy_out(val, len, &v, sizeof(v));
+    return unsock_copy_out(val, len, &v, sizeof(v), false);
 }
 
 static unsigned touched_by(int level, int name)

@@ -113,8 +113,7 @@ uint16_t unsock_pseudo_port(void)
     return (uint16_t)(32768 + n % (60999 - 32768 + 1));
 }
 
-int unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
-                    const struct sockaddr_storage *src, socklen_t srclen)
+int unsock_copy_out(void *dst, socklen_t *dstlen, const void *src, socklen_t srclen, bool report_full)
 {
     if (dstlen == NULL) {
         errno = EFAULT;
@@ -132,6 +131,6 @@ int unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
         }
         memcpy(dst, src, n);
     }
-    *dstlen = srclen;
+    *dstlen = report_full ? srclen : n;
     return 0;
 }

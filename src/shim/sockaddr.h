@@ -31,10 +31,9 @@ socklen_t unsock_other_end(const struct sockaddr_storage *end, struct sockaddr_s
 /* A port number for an unnamed unix endpoint (clients, accepted peers). */
 uint16_t unsock_pseudo_port(void);
 
-/* Copy an address out to a caller's buffer as the kernel does: truncate to
- * *dstlen, then set *dstlen to the full length. NULL dstlen is EFAULT, a
- * negative one EINVAL, NULL dst EFAULT unless nothing is to be copied. */
-int unsock_addr_out(struct sockaddr *dst, socklen_t *dstlen,
-                    const struct sockaddr_storage *src, socklen_t srclen);
+/* Copy src out to a caller's buffer as the kernel does: truncated to
+ * *dstlen, which then becomes srclen (report_full: getsockname, accept) or
+ * what was copied (getsockopt). NULL dst with a zero length is legal. */
+int unsock_copy_out(void *dst, socklen_t *dstlen, const void *src, socklen_t srclen, bool report_full);
 
 #endif

@@ -1,6 +1,7 @@
 #include "sockopts.h"
 
 #include "real.h"
+#include "sockaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -95,27 +96,6 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
     return r;
 }
 
-int unsock_opt_copy_out(void *val, socklen_t *len, const void *src, socklen_t srclen)
-{
-    if (len == NULL) {
-        errno = EFAULT;
-        return -1;
-    }
-    if ((int)*len < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    socklen_t n = *len < srclen ? *len : srclen;
-    if (n > 0) {
-        if (val == NULL) {
-            errno = EFAULT;
-            return -1;
-        }
-        memcpy(val, src, n);
-    }
-    *len = n;
-    return 0;
-}
 
 /* What a loopback TCP connection reports as its segment size. */
 #define LOOPBACK_MSS 65483
@@ -138,7 +118,7 @@ static int tcp_info(int fd, void *val, socklen_t *len)
     ti.tcpi_snd_cwnd = 10;
     ti.tcpi_snd_ssthresh = 0x7fffffff;
     ti.tcpi_rcv_space = LOOPBACK_MSS;
-    return unsock_opt_copy_out(val, len, &ti, sizeof(ti));
+    return unsock_copy_out(val, len, &ti, sizeof(ti), false);
 }
 
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
@@ -152,11 +132,11 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
     /* A connection reports its path's segment size, not what was asked for. */
     if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM && s->peer_len > 0) {
         int mss = LOOPBACK_MSS;
-        return unsock_opt_copy_out(val, len, &mss, sizeof(mss));
+        return unsock_copy_out(val, len, &mss, sizeof(mss), false);
     }
     struct unsock_opt *o = find(s, level, name);
     if (o != NULL)
-        return unsock_opt_copy_out(val, len, o->val, o->len);
+        return unsock_copy_out(val, len, o->val, o->len, false);
     int scratch = scratch_socket(s);
     if (scratch < 0)
         return -1;

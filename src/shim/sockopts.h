@@ -18,10 +18,6 @@ bool unsock_opt_emulated(int level);
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
-/* Copy an option value out with getsockopt(2)'s rules: truncate to *len,
- * which then holds the length copied; NULL val is fine for length 0. */
-int unsock_opt_copy_out(void *val, socklen_t *len, const void *src, socklen_t srclen);
-
 /* Record the TCP- and IP-level options of the IP socket fd in s. */
 void unsock_opt_snapshot(struct usock *s, int fd);
 

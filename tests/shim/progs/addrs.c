@@ -4,18 +4,6 @@
  * Usage: addrs COVERED_IP REAL_IP */
 #include "probe.h"
 
-static int failures;
-
-#define EXPECT(cond, ...)                                      \
-    do {                                                       \
-        if (!(cond)) {                                         \
-            fprintf(stderr, "FAIL ");                          \
-            fprintf(stderr, __VA_ARGS__);                      \
-            fprintf(stderr, "\n");                             \
-            failures++;                                        \
-        }                                                      \
-    } while (0)
-
 #define SENTINEL 0xaa
 
 struct outcome {

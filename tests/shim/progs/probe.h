@@ -17,6 +17,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A check that is counted rather than fatal: the probe reports every
+ * mismatch, then exits with failures != 0. */
+static int failures __attribute__((unused));
+
+#define EXPECT(cond, ...)                                      \
+    do {                                                       \
+        if (!(cond)) {                                         \
+            fprintf(stderr, "FAIL ");                          \
+            fprintf(stderr, __VA_ARGS__);                      \
+            fprintf(stderr, "\n");                             \
+            failures++;                                        \
+        }                                                      \
+    } while (0)
+
 #define CHECK(cond, ...)                                                         \
     do {                                                                         \
         if (!(cond)) {                                                           \

@@ -24,18 +24,6 @@ static struct trio trio(const char *ip)
     return t;
 }
 
-static int failures;
-
-#define EXPECT(cond, ...)                                      \
-    do {                                                       \
-        if (!(cond)) {                                         \
-            fprintf(stderr, "FAIL ");                          \
-            fprintf(stderr, __VA_ARGS__);                      \
-            fprintf(stderr, "\n");                             \
-            failures++;                                        \
-        }                                                      \
-    } while (0)
-
 struct outcome {
     int ret, err;
     socklen_t len;
