@@ -19,6 +19,7 @@ struct slot {
     _Atomic(struct usock *) sock;
     atomic_uint touched;
     atomic_uint gen;          /* changes whenever the descriptor is closed or replaced */
+    atomic_int created_type;  /* type of an AF_INET socket made by socket(), else 0 */
     /* The epoll registration of a descriptor not converted yet. */
     atomic_int ep_fd;         /* the epoll descriptor + 1; 0 for none */
     atomic_uint ep_gen;       /* the epoll descriptor's gen when registered */
@@ -181,6 +182,7 @@ static void sock_finish(struct usock *s)
 /* Forget what the program did to the descriptor's previous file. */
 static void slot_forget(struct slot *slot)
 {
+    atomic_store_explicit(&slot->created_type, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->ep_fd, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->gen, 1, memory_order_release);
@@ -231,6 +233,28 @@ int unsock_fd_close(int fd, int (*do_close)(int))
         errno = saved;
     }
     return ret;
+}
+
+void unsock_fd_created(int fd, int domain, int type)
+{
+    unsock_fd_set(fd, NULL);
+    if (domain != AF_INET)
+        return;
+    struct slot *slot = slot_peek(fd);
+    if (slot == NULL) {
+        unsock_lock();
+        slot = slot_get_locked(fd);
+        unsock_unlock();
+        if (slot == NULL)
+            return;
+    }
+    atomic_store_explicit(&slot->created_type, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), memory_order_relaxed);
+}
+
+int unsock_fd_created_type(int fd)
+{
+    struct slot *slot = slot_peek(fd);
+    return slot ? atomic_load_explicit(&slot->created_type, memory_order_relaxed) : 0;
 }
 
 void unsock_fd_set(int fd, struct usock *s)

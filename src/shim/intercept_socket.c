@@ -23,7 +23,7 @@ UNSOCK_EXPORT int socket(int domain, int type, int protocol)
     }
     int fd = unsock_real.socket(domain, type, protocol);
     if (fd >= 0)
-        unsock_fd_set(fd, NULL); /* in case fd was closed behind our back */
+        unsock_fd_created(fd, domain, type);
     return fd;
 }
 
@@ -91,6 +91,9 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
  * IPv4 sockets take a sockaddr_in; others get the kernel's answer. */
 static int convertible_type(int fd)
 {
+    int known = unsock_fd_created_type(fd);
+    if (known != 0)
+        return known == SOCK_STREAM || known == SOCK_DGRAM || known == SOCK_SEQPACKET ? known : 0;
     int type = unsock_socket_type(fd), domain = 0;
     socklen_t len = sizeof(domain);
     if (type < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
