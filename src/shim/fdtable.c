@@ -17,7 +17,7 @@
 
 struct slot {
     _Atomic(struct usock *) sock;
-    atomic_uint touched;
+    _Atomic uint64_t touched;
     atomic_uint gen;          /* changes whenever the descriptor is closed or replaced */
     atomic_int created_type;  /* type of an AF_INET socket made by socket(), else 0 */
     /* The epoll registration of a descriptor not converted yet. */
@@ -271,7 +271,7 @@ void unsock_fd_set(int fd, struct usock *s)
 void unsock_fd_dup(int oldfd, int newfd)
 {
     if (!unsock_fd_converted(oldfd) && !unsock_fd_converted(newfd)) {
-        unsigned touched = unsock_fd_touched(oldfd);
+        uint64_t touched = unsock_fd_touched(oldfd);
         slot_forget_fd(newfd);
         if (touched != 0)
             unsock_fd_touch(newfd, touched);
@@ -297,7 +297,7 @@ int unsock_fd_next_converted(unsigned from)
     return -1;
 }
 
-void unsock_fd_touch(int fd, unsigned what)
+void unsock_fd_touch(int fd, uint64_t what)
 {
     struct slot *s = slot_peek(fd);
     if (s == NULL) {
@@ -310,7 +310,7 @@ void unsock_fd_touch(int fd, unsigned what)
     atomic_fetch_or_explicit(&s->touched, what, memory_order_relaxed);
 }
 
-unsigned unsock_fd_touched(int fd)
+uint64_t unsock_fd_touched(int fd)
 {
     struct slot *s = slot_peek(fd);
     return s != NULL ? atomic_load_explicit(&s->touched, memory_order_relaxed) : 0;

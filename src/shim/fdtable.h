@@ -89,17 +89,12 @@ void unsock_fd_dup(int oldfd, int newfd);
 int unsock_fd_next_converted(unsigned from);
 
 /* What the program changed on a socket that is not converted yet, so that a
- * swap knows what to carry over and a fresh socket costs no extra calls.
- * Buffer sizes are flagged on their own: a size set explicitly may read
- * back exactly as the IP default does. */
-enum {
-    UNSOCK_TOUCHED_OPTS = 1u << 0,
-    UNSOCK_TOUCHED_RCVBUF = 1u << 1,
-    UNSOCK_TOUCHED_SNDBUF = 1u << 2,
-    UNSOCK_TOUCHED_ASYNC = 1u << 3, /* owner, signal or O_ASYNC, by fcntl or ioctl */
-};
-void unsock_fd_touch(int fd, unsigned what);
-unsigned unsock_fd_touched(int fd);
+ * swap knows what to carry over and a fresh socket costs no extra calls:
+ * one bit per carried socket option (carry.h), and UNSOCK_TOUCHED_ASYNC for
+ * an owner, signal or O_ASYNC set by fcntl or ioctl. */
+#define UNSOCK_TOUCHED_ASYNC ((uint64_t)1 << 63)
+void unsock_fd_touch(int fd, uint64_t what);
+uint64_t unsock_fd_touched(int fd);
 
 /* The epoll registration of a descriptor not converted yet, to be made
  * again on the unix socket: the swap releases the old file, and with it

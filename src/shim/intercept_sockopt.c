@@ -1,4 +1,5 @@
 /* getsockopt, setsockopt: converted sockets still look like TCP sockets. */
+#include "carry.h"
 #include "fdtable.h"
 #include "init.h"
 #include "real.h"
@@ -12,16 +13,6 @@
 static int int_out(void *val, socklen_t *len, int v)
 {
     return unsock_copy_out(val, len, &v, sizeof(v), false);
-}
-
-static unsigned touched_by(int level, int name)
-{
-    unsigned what = UNSOCK_TOUCHED_OPTS;
-    if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE))
-        what |= UNSOCK_TOUCHED_RCVBUF;
-    if (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_SNDBUFFORCE))
-        what |= UNSOCK_TOUCHED_SNDBUF;
-    return what;
 }
 
 UNSOCK_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
@@ -51,8 +42,9 @@ UNSOCK_EXPORT int setsockopt(int fd, int level, int name, const void *val, sockl
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL) {
         int r = unsock_real.setsockopt(fd, level, name, val, len);
-        if (r == 0 && (level == SOL_SOCKET || unsock_opt_emulated(level)))
-            unsock_fd_touch(fd, touched_by(level, name));
+        uint64_t bit = r == 0 ? unsock_carry_bit(level, name) : 0;
+        if (bit != 0)
+            unsock_fd_touch(fd, bit);
         return r;
     }
     if (!unsock_opt_emulated(level)) {

@@ -22,7 +22,7 @@ static struct unsock_opt *find(struct usock *s, int level, int name)
     return NULL;
 }
 
-static int store(struct usock *s, int level, int name, const void *val, socklen_t len)
+int unsock_opt_store(struct usock *s, int level, int name, const void *val, socklen_t len)
 {
     struct unsock_opt *o = find(s, level, name);
     if (o == NULL) {
@@ -80,7 +80,7 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
         int v;
         memcpy(&v, val, sizeof(v));
         v = v != 0;
-        return store(s, level, name, &v, sizeof(v));
+        return unsock_opt_store(s, level, name, &v, sizeof(v));
     }
     int fd = scratch_socket(s);
     if (fd < 0)
@@ -89,9 +89,9 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
     socklen_t backlen = sizeof(back);
     int r = unsock_real.setsockopt(fd, level, name, val, len);
     if (r == 0 && unsock_real.getsockopt(fd, level, name, back, &backlen) == 0)
-        r = store(s, level, name, back, backlen);
+        r = unsock_opt_store(s, level, name, back, backlen);
     else if (r == 0)
-        r = store(s, level, name, val, len); /* write-only option */
+        r = unsock_opt_store(s, level, name, val, len); /* write-only option */
     close_keep_errno(fd);
     return r;
 }
@@ -143,28 +143,4 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
     int r = unsock_real.getsockopt(scratch, level, name, val, len);
     close_keep_errno(scratch);
     return r;
-}
-
-/* Options worth carrying from the IP socket, set before bind or connect. */
-static const struct {
-    int level, name;
-} snapshot_options[] = {
-    {IPPROTO_TCP, TCP_NODELAY},      {IPPROTO_TCP, TCP_CORK},
-    {IPPROTO_TCP, TCP_KEEPIDLE},     {IPPROTO_TCP, TCP_KEEPINTVL},
-    {IPPROTO_TCP, TCP_KEEPCNT},      {IPPROTO_TCP, TCP_MAXSEG},
-    {IPPROTO_TCP, TCP_DEFER_ACCEPT}, {IPPROTO_TCP, TCP_FASTOPEN},
-    {IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_TCP, TCP_CONGESTION},
-    {IPPROTO_TCP, TCP_NOTSENT_LOWAT}, {IPPROTO_TCP, TCP_LINGER2},
-    {IPPROTO_TCP, TCP_SYNCNT},       {IPPROTO_TCP, TCP_WINDOW_CLAMP},
-    {IPPROTO_IP, IP_TOS},            {IPPROTO_IP, IP_TTL},
-};
-
-void unsock_opt_snapshot(struct usock *s, int fd)
-{
-    for (size_t i = 0; i < sizeof(snapshot_options) / sizeof(snapshot_options[0]); i++) {
-        unsigned char v[sizeof(((struct unsock_opt *)0)->val)];
-        socklen_t len = sizeof(v);
-        if (unsock_real.getsockopt(fd, snapshot_options[i].level, snapshot_options[i].name, v, &len) == 0)
-            store(s, snapshot_options[i].level, snapshot_options[i].name, v, len);
-    }
 }

@@ -18,7 +18,7 @@ bool unsock_opt_emulated(int level);
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
-/* Record the TCP- and IP-level options of the IP socket fd in s. */
-void unsock_opt_snapshot(struct usock *s, int fd);
+/* Record an option's value in s, as set by the program (lock held). */
+int unsock_opt_store(struct usock *s, int level, int name, const void *val, socklen_t len);
 
 #endif

@@ -1,0 +1,106 @@
+#include "carry.h"
+
+#include "log.h"
+#include "real.h"
+#include "sockopts.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#ifndef SO_RCVTIMEO_NEW
+#define SO_RCVTIMEO_NEW 66
+#define SO_SNDTIMEO_NEW 67
+#endif
+
+enum kind {
+    SET,     /* SOL_SOCKET: means the same on AF_UNIX */
+    BUFFER,  /* a buffer size: the kernel doubles what is set */
+    EMULATE, /* TCP/IP level: recorded for sockopts.c */
+};
+
+static const struct carried {
+    int level, name;
+    int alias;  /* another name for the same setting (FORCE, _NEW), or -1 */
+    enum kind kind;
+} carried[] = {
+    {SOL_SOCKET, SO_RCVTIMEO, SO_RCVTIMEO_NEW, SET},
+    {SOL_SOCKET, SO_SNDTIMEO, SO_SNDTIMEO_NEW, SET},
+    {SOL_SOCKET, SO_RCVLOWAT, -1, SET},
+    {SOL_SOCKET, SO_LINGER, -1, SET},
+    {SOL_SOCKET, SO_PRIORITY, -1, SET},
+    {SOL_SOCKET, SO_KEEPALIVE, -1, SET},
+    {SOL_SOCKET, SO_PASSCRED, -1, SET},
+    {SOL_SOCKET, SO_BROADCAST, -1, SET},
+    {SOL_SOCKET, SO_OOBINLINE, -1, SET},
+    {SOL_SOCKET, SO_TIMESTAMP, -1, SET},
+    {SOL_SOCKET, SO_TIMESTAMPNS, -1, SET},
+    {SOL_SOCKET, SO_MARK, -1, SET},
+    {SOL_SOCKET, SO_REUSEADDR, -1, SET},
+    {SOL_SOCKET, SO_REUSEPORT, -1, SET},
+    {SOL_SOCKET, SO_DONTROUTE, -1, SET},
+    {SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, BUFFER},
+    {SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE, BUFFER},
+    {IPPROTO_TCP, TCP_NODELAY, -1, EMULATE},
+    {IPPROTO_TCP, TCP_CORK, -1, EMULATE},
+    {IPPROTO_TCP, TCP_KEEPIDLE, -1, EMULATE},
+    {IPPROTO_TCP, TCP_KEEPINTVL, -1, EMULATE},
+    {IPPROTO_TCP, TCP_KEEPCNT, -1, EMULATE},
+    {IPPROTO_TCP, TCP_MAXSEG, -1, EMULATE},
+    {IPPROTO_TCP, TCP_DEFER_ACCEPT, -1, EMULATE},
+    {IPPROTO_TCP, TCP_FASTOPEN, -1, EMULATE},
+    {IPPROTO_TCP, TCP_USER_TIMEOUT, -1, EMULATE},
+    {IPPROTO_TCP, TCP_CONGESTION, -1, EMULATE},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT, -1, EMULATE},
+    {IPPROTO_TCP, TCP_LINGER2, -1, EMULATE},
+    {IPPROTO_TCP, TCP_SYNCNT, -1, EMULATE},
+    {IPPROTO_TCP, TCP_WINDOW_CLAMP, -1, EMULATE},
+    {IPPROTO_IP, IP_TOS, -1, EMULATE},
+    {IPPROTO_IP, IP_TTL, -1, EMULATE},
+};
+
+#define NCARRIED (sizeof(carried) / sizeof(carried[0]))
+_Static_assert(NCARRIED < 63, "one touched bit per option, bit 63 is UNSOCK_TOUCHED_ASYNC");
+
+uint64_t unsock_carry_bit(int level, int name)
+{
+    for (size_t i = 0; i < NCARRIED; i++)
+        if (carried[i].level == level && (carried[i].name == name || carried[i].alias == name))
+            return (uint64_t)1 << i;
+    return 0;
+}
+
+/* A size set explicitly must read back the same; above the sysctl maximum
+ * the program used the FORCE variant. */
+static void carry_buffer(int to, const struct carried *c, const unsigned char *val)
+{
+    int v, half, now = 0;
+    socklen_t nl = sizeof(now);
+    memcpy(&v, val, sizeof(v));
+    half = v / 2;
+    if (unsock_real.setsockopt(to, SOL_SOCKET, c->name, &half, sizeof(half)) != 0 ||
+        unsock_real.getsockopt(to, SOL_SOCKET, c->name, &now, &nl) != 0)
+        return;
+    if (now != v && unsock_real.setsockopt(to, SOL_SOCKET, c->alias, &half, sizeof(half)) != 0)
+        unsock_debug("buffer size %d not carried over to the unix socket: %s", v, strerror(errno));
+}
+
+void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
+{
+    for (size_t i = 0; i < NCARRIED; i++) {
+        if ((touched & ((uint64_t)1 << i)) == 0)
+            continue;
+        const struct carried *c = &carried[i];
+        unsigned char val[32];
+        socklen_t len = sizeof(val);
+        if (unsock_real.getsockopt(from, c->level, c->name, val, &len) != 0)
+            continue;
+        if (c->kind == EMULATE)
+            unsock_opt_store(s, c->level, c->name, val, len);
+        else if (c->kind == BUFFER)
+            carry_buffer(to, c, val);
+        else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0)
+            unsock_debug("socket option %d not carried over to the unix socket: %s", c->name, strerror(errno));
+    }
+}

@@ -1,0 +1,18 @@
+/* Socket options carried from the program's IP socket to the unix socket
+ * that replaces it. Each option has a bit in the descriptor's touched mask
+ * (fdtable.h), set when the program sets that option, so a swap reads and
+ * copies exactly what the program changed and nothing for a fresh socket. */
+#ifndef UNSOCK_CARRY_H
+#define UNSOCK_CARRY_H
+
+#include "fdtable.h"
+
+/* The touched bit of an option, or 0 if it is not carried over. */
+uint64_t unsock_carry_bit(int level, int name);
+
+/* Carry the options flagged in touched from the IP socket `from` to the unix
+ * socket `to`: SOL_SOCKET options are set on it, TCP- and IP-level ones are
+ * recorded in s for emulation. */
+void unsock_carry(int from, int to, struct usock *s, uint64_t touched);
+
+#endif
