@@ -50,13 +50,13 @@ void unsock_adopt(int fd)
     if (client) {
         s->peer = named;
         s->peer_len = named_len;
-        s->local_len = unsock_other_end(&s->peer, &s->local);
+        s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
     } else {
         s->local = named;
         s->local_len = named_len;
         len = sizeof(un);
         if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
-            s->peer_len = unsock_other_end(&s->local, &s->peer);
+            s->peer_len = unsock_other_end(&s->local, unsock_pseudo_port(), &s->peer);
     }
     unsock_fd_set(fd, s);
     unsock_debug("fd %d adopted: %s of port %d", fd, client ? "client" : "socket", port);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,19 +46,43 @@ static bool parse_ipv4(const char *s, size_t len, uint8_t out[4])
     return true;
 }
 
-static int parse_range(const char *s, struct unsock_range *r)
+static int parse_range(const char *s, size_t len, struct unsock_range *r)
 {
-    const char *slash = strchr(s, '/');
-    size_t addr_len = slash ? (size_t)(slash - s) : strlen(s);
-    unsigned long prefix = 32;
+    const char *slash = memchr(s, '/', len);
+    size_t addr_len = slash ? (size_t)(slash - s) : len;
+    char text[INET6_ADDRSTRLEN];
     memset(r, 0, sizeof(*r));
-    if (!parse_ipv4(s, addr_len, r->addr))
+    if (parse_ipv4(s, addr_len, r->addr)) {
+        r->family = AF_INET;
+    } else if (addr_len < sizeof(text)) {
+        memcpy(text, s, addr_len);
+        text[addr_len] = '\0';
+        if (inet_pton(AF_INET6, text, r->addr) != 1)
+            return -1;
+        r->family = AF_INET6;
+    } else {
         return -1;
-    if (slash && !parse_digits(slash + 1, strlen(slash + 1), 2, false, 32, &prefix))
+    }
+    unsigned long max = r->family == AF_INET ? 32 : 128, prefix = max;
+    if (slash && !parse_digits(slash + 1, len - addr_len - 1, 3, false, max, &prefix))
         return -1;
-    r->family = AF_INET;
     r->prefix = (unsigned)prefix;
     return 0;
+}
+
+static int parse_ranges(const char *s, struct unsock_config *cfg)
+{
+    cfg->nranges = 0;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (cfg->nranges == UNSOCK_MAX_RANGES || parse_range(s, len, &cfg->ranges[cfg->nranges]) != 0)
+            return -1;
+        cfg->nranges++;
+        if (comma == NULL)
+            return 0;
+        s = comma + 1;
+    }
 }
 
 static int parse_bool(unsock_getenv_fn get, const char *name, bool *out,
@@ -106,8 +131,8 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
     const char *addr = nonempty(get, "UNSOCK_ADDR");
     if (addr == NULL)
         addr = "127.175.0.0/32";
-    if (parse_range(addr, &cfg->range) != 0) {
-        snprintf(err, errlen, "UNSOCK_ADDR='%s' is not an IPv4 address or range: use a form like 127.0.0.1 or 127.0.0.0/8", addr);
+    if (parse_ranges(addr, cfg) != 0) {
+        snprintf(err, errlen, "UNSOCK_ADDR='%s' is not a list of IP addresses or ranges: use a form like 127.0.0.1, 127.0.0.0/8 or 127.0.0.0/8,::1/128 (at most %d)", addr, UNSOCK_MAX_RANGES);
         return -1;
     }
 
@@ -146,16 +171,36 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
     return 0;
 }
 
+/* IPv6 addresses in full (0000:...:0001), not compressed: the one form
+ * that the C library and Python's ipaddress spell alike. */
+static size_t format_range(const struct unsock_range *r, char *out, size_t outlen)
+{
+    const uint8_t *a = r->addr;
+    int n;
+    if (r->family == AF_INET)
+        n = snprintf(out, outlen, "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], r->prefix);
+    else
+        n = snprintf(out, outlen, "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x/%u",
+                     a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
+                     a[14], a[15], r->prefix);
+    return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
 int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outlen)
 {
     char mode[16] = "-";
     if (cfg->mode >= 0)
         snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode & 0777u);
-    const uint8_t *a = cfg->range.addr;
+    char ranges[UNSOCK_MAX_RANGES * 46] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < cfg->nranges; i++) {
+        if (i > 0 && used + 1 < sizeof(ranges))
+            ranges[used++] = ',';
+        used += format_range(&cfg->ranges[i], ranges + used, sizeof(ranges) - used);
+    }
     return snprintf(out, outlen,
-                    "dir=%s addr=%u.%u.%u.%u/%u port=%d mode=%s block_inet=%d block_inet6=%d "
+                    "dir=%s addr=%s port=%d mode=%s block_inet=%d block_inet6=%d "
                     "accept_convert_all=%d accept_convert_vsock=%d",
-                    cfg->dir_len ? cfg->dir : "/", a[0], a[1], a[2], a[3], cfg->range.prefix,
-                    (int)cfg->port, mode, cfg->block_inet, cfg->block_inet6,
-                    cfg->accept_convert_all, cfg->accept_convert_vsock);
+                    cfg->dir_len ? cfg->dir : "/", ranges, (int)cfg->port, mode, cfg->block_inet,
+                    cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock);
 }

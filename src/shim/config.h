@@ -10,16 +10,19 @@
 #define UNSOCK_FILE_NAME_MAX 11
 #define UNSOCK_DIR_MAX (UNSOCK_SUN_PATH_MAX - 1 - UNSOCK_FILE_NAME_MAX)
 
+#define UNSOCK_MAX_RANGES 16
+
 struct unsock_range {
-    sa_family_t family;   /* AF_INET; AF_INET6 once IPv6 ranges exist */
+    sa_family_t family;   /* AF_INET or AF_INET6 */
     uint8_t addr[16];     /* network byte order, first 4 bytes for AF_INET */
-    unsigned prefix;      /* 0..32 for AF_INET */
+    unsigned prefix;      /* 0..32 or 0..128 */
 };
 
 struct unsock_config {
     char dir[UNSOCK_DIR_MAX + 1];   /* absolute, no trailing slash ("" = "/") */
     size_t dir_len;
-    struct unsock_range range;      /* UNSOCK_ADDR (default 127.175.0.0/32) */
+    struct unsock_range ranges[UNSOCK_MAX_RANGES]; /* UNSOCK_ADDR, default 127.175.0.0/32 */
+    size_t nranges;
     int32_t port;                   /* UNSOCK_PORT, -1 = any */
     int32_t mode;                   /* UNSOCK_MODE, -1 = leave to umask */
     bool block_inet;

@@ -19,7 +19,7 @@ struct slot {
     _Atomic(struct usock *) sock;
     _Atomic uint64_t touched;
     atomic_uint gen;          /* changes whenever the descriptor is closed or replaced */
-    atomic_int created_type;  /* type of an AF_INET socket made by socket(), else 0 */
+    atomic_int created;       /* domain << 16 | type of an IP socket made by socket(), else 0 */
     /* The epoll registration of a descriptor not converted yet. */
     atomic_int ep_fd;         /* the epoll descriptor + 1; 0 for none */
     atomic_uint ep_gen;       /* the epoll descriptor's gen when registered */
@@ -182,7 +182,7 @@ static void sock_finish(struct usock *s)
 /* Forget what the program did to the descriptor's previous file. */
 static void slot_forget(struct slot *slot)
 {
-    atomic_store_explicit(&slot->created_type, 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->created, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->ep_fd, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->gen, 1, memory_order_release);
@@ -238,7 +238,7 @@ int unsock_fd_close(int fd, int (*do_close)(int))
 void unsock_fd_created(int fd, int domain, int type)
 {
     unsock_fd_set(fd, NULL);
-    if (domain != AF_INET)
+    if (domain != AF_INET && domain != AF_INET6)
         return;
     struct slot *slot = slot_peek(fd);
     if (slot == NULL) {
@@ -248,13 +248,16 @@ void unsock_fd_created(int fd, int domain, int type)
         if (slot == NULL)
             return;
     }
-    atomic_store_explicit(&slot->created_type, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), memory_order_relaxed);
+    atomic_store_explicit(&slot->created, domain << 16 | (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)),
+                          memory_order_relaxed);
 }
 
-int unsock_fd_created_type(int fd)
+int unsock_fd_created_type(int fd, int *domain)
 {
     struct slot *slot = slot_peek(fd);
-    return slot ? atomic_load_explicit(&slot->created_type, memory_order_relaxed) : 0;
+    int created = slot ? atomic_load_explicit(&slot->created, memory_order_relaxed) : 0;
+    *domain = created >> 16;
+    return created & 0xffff;
 }
 
 void unsock_fd_set(int fd, struct usock *s)

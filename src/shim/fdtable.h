@@ -71,12 +71,13 @@ void unsock_fd_set_locked(int fd, struct usock *s);
 void unsock_fd_set(int fd, struct usock *s);
 
 /* fd is a new socket from socket(2): forget anything recorded for the
- * number, and remember the type of an AF_INET socket so that converting it
+ * number, and remember the domain and type of an IP socket so that converting it
  * needs no calls to ask the kernel. */
 void unsock_fd_created(int fd, int domain, int type);
 
-/* The type recorded by unsock_fd_created() for an AF_INET socket, or 0. */
-int unsock_fd_created_type(int fd);
+/* The type recorded by unsock_fd_created() for an IP socket, and its
+ * domain in *domain; 0 if nothing is recorded. */
+int unsock_fd_created_type(int fd, int *domain);
 
 /* Close fd with do_close (the real close), forgetting its state first and
  * removing an owned socket file after the last descriptor is gone. */

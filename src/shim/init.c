@@ -26,7 +26,7 @@ static void init_once(void)
         unsock_fatal("%s", err);
     unsock_fdtable_init();
     if (unsock_cfg.debug) {
-        char line[400];
+        char line[1024];
         unsock_config_format(&unsock_cfg, line, sizeof(line));
         unsock_log_line("config: %s", line);
     }

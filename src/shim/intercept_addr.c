@@ -61,7 +61,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         if (s != NULL) {
             s->local = ls->local;
             s->local_len = ls->local_len;
-            s->peer_len = unsock_other_end(&ls->local, &s->peer);
+            s->peer_len = unsock_other_end(&ls->local, unsock_pseudo_port(), &s->peer);
             unsock_fd_set_locked(c, s);
             shown = s->peer;
             shownlen = s->peer_len;

@@ -1,7 +1,10 @@
-/* recvfrom, recvmsg: a converted stream socket reports no sender address,
- * as TCP does, instead of the unix path of the socket file; converted
- * sockets received over SCM_RIGHTS are recognised. */
+/* recvfrom, recvmsg, recvmmsg, __recvfrom_chk: a converted stream socket
+ * reports no sender address, as TCP does; a converted datagram socket
+ * reports the IP address and port of the sender's socket file (port 0 for
+ * a sender without one). Converted sockets received over SCM_RIGHTS are
+ * recognised. */
 #undef _FORTIFY_SOURCE /* its inline recvfrom wrapper would clash with ours */
+#define _GNU_SOURCE    /* recvmmsg */
 #include "adopt.h"
 #include "fdtable.h"
 #include "init.h"
@@ -9,50 +12,149 @@
 #include "sockaddr.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-static bool converted_stream(int fd)
+/* What the program is told about senders on a converted socket. */
+struct view {
+    bool datagram;
+    struct sockaddr_storage local;
+};
+
+static bool converted_view(int fd, struct view *v)
 {
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL)
         return false;
-    bool stream = s->type == SOCK_STREAM;
+    v->datagram = s->type == SOCK_DGRAM;
+    v->local = s->local;
+    if (s->local_len == 0)
+        v->local.ss_family = (sa_family_t)s->family;
     unsock_unlock();
-    return stream;
+    return true;
+}
+
+static socklen_t sender(const struct view *v, const struct sockaddr_un *un, socklen_t len,
+                        struct sockaddr_storage *out)
+{
+    if (!v->datagram)
+        return 0;
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    int port = len > off ? unsock_path_port(un->sun_path, strnlen(un->sun_path, len - off)) : -1;
+    return unsock_other_end(&v->local, port < 0 ? 0 : (uint16_t)port, out);
+}
+
+/* The kernel's checks of an address length, made before anything is
+ * received so that no data is consumed and then reported as an error. */
+static int check_len(const socklen_t *len)
+{
+    if (len == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if ((int)*len < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
 }
 
 UNSOCK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
 {
     unsock_init();
-    if (addr == NULL || !unsock_fd_converted(fd) || !converted_stream(fd))
+    struct view v;
+    if (addr == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v))
         return unsock_real.recvfrom(fd, buf, n, flags, addr, len);
-    ssize_t r = unsock_real.recvfrom(fd, buf, n, flags, NULL, NULL);
-    struct sockaddr_storage none;
-    /* TCP's empty address: the length becomes 0, with the kernel's checks. */
-    if (r >= 0 && unsock_copy_out(addr, len, &none, 0, true) != 0)
+    if (check_len(len) != 0)
         return -1;
+    struct sockaddr_un un;
+    socklen_t ul = sizeof(un);
+    ssize_t r = unsock_real.recvfrom(fd, buf, n, flags, (struct sockaddr *)&un, &ul);
+    if (r < 0)
+        return r;
+    struct sockaddr_storage shown;
+    socklen_t sl = sender(&v, &un, ul, &shown);
+    unsock_copy_out(addr, len, &shown, sl, true);
     return r;
+}
+
+UNSOCK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                                     struct sockaddr *addr, socklen_t *len)
+{
+    unsock_init();
+    if (n > buflen && unsock_real.recvfrom_chk != NULL)
+        return unsock_real.recvfrom_chk(fd, buf, n, buflen, flags, addr, len); /* aborts */
+    return recvfrom(fd, buf, n, flags, addr, len);
+}
+
+/* Receive into m (a copy of the program's msg with our own name buffer),
+ * then give the program its fields back with the sender translated. */
+static void finish_msg(struct msghdr *msg, const struct msghdr *m, const struct view *v,
+                       const struct sockaddr_un *un)
+{
+    struct sockaddr_storage shown;
+    socklen_t sl = sender(v, un, m->msg_namelen, &shown);
+    unsock_copy_out(msg->msg_name, &msg->msg_namelen, &shown, sl, true);
+    msg->msg_controllen = m->msg_controllen;
+    msg->msg_flags = m->msg_flags;
+    if (msg->msg_controllen > 0)
+        unsock_adopt_rights(msg);
 }
 
 UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     unsock_init();
-    if (msg == NULL || msg->msg_name == NULL || !unsock_fd_converted(fd) || !converted_stream(fd)) {
+    struct view v;
+    if (msg == NULL || msg->msg_name == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v)) {
         ssize_t r = unsock_real.recvmsg(fd, msg, flags);
         if (r >= 0 && msg != NULL && msg->msg_controllen > 0)
             unsock_adopt_rights(msg);
         return r;
     }
+    struct sockaddr_un un;
     struct msghdr m = *msg;
-    m.msg_name = NULL;
-    m.msg_namelen = 0;
+    m.msg_name = &un;
+    m.msg_namelen = sizeof(un);
     ssize_t r = unsock_real.recvmsg(fd, &m, flags);
-    if (r >= 0) {
-        msg->msg_namelen = 0;
-        msg->msg_controllen = m.msg_controllen;
-        msg->msg_flags = m.msg_flags;
-        if (msg->msg_controllen > 0)
-            unsock_adopt_rights(msg);
+    if (r >= 0)
+        finish_msg(msg, &m, &v, &un);
+    return r;
+}
+
+UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+    unsock_init();
+    struct view v;
+    if (vec == NULL || vlen == 0 || !unsock_fd_converted(fd) || !converted_view(fd, &v)) {
+        int r = unsock_real.recvmmsg(fd, vec, vlen, flags, timeout);
+        for (int i = 0; i < r; i++)
+            if (vec[i].msg_hdr.msg_controllen > 0)
+                unsock_adopt_rights(&vec[i].msg_hdr);
+        return r;
     }
+    if (vlen > 1024)
+        vlen = 1024; /* UIO_MAXIOV, as the kernel caps it */
+    struct mmsghdr *copy = malloc(vlen * (sizeof(*copy) + sizeof(struct sockaddr_un)));
+    if (copy == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    struct sockaddr_un *names = (struct sockaddr_un *)(copy + vlen);
+    for (unsigned i = 0; i < vlen; i++) {
+        copy[i] = vec[i];
+        copy[i].msg_hdr.msg_name = &names[i];
+        copy[i].msg_hdr.msg_namelen = sizeof(names[i]);
+    }
+    int r = unsock_real.recvmmsg(fd, copy, vlen, flags, timeout);
+    for (int i = 0; i < r; i++) {
+        vec[i].msg_len = copy[i].msg_len;
+        if (vec[i].msg_hdr.msg_name != NULL)
+            finish_msg(&vec[i].msg_hdr, &copy[i].msg_hdr, &v, &names[i]);
+        else {
+            vec[i].msg_hdr.msg_controllen = copy[i].msg_hdr.msg_controllen;
+            vec[i].msg_hdr.msg_flags = copy[i].msg_hdr.msg_flags;
+        }
+    }
+    free(copy);
     return r;
 }

@@ -1,4 +1,5 @@
 /* socket, socketpair, bind, connect: where IP sockets become unix sockets. */
+#include "convert.h"
 #include "fdswap.h"
 #include "init.h"
 #include "log.h"
@@ -87,27 +88,29 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
-/* The type of socket fd if unsock converts it, else 0; -1 on error. Only
- * IPv4 sockets take a sockaddr_in; others get the kernel's answer. */
-static int convertible_type(int fd)
+/* The type of socket fd if unsock converts it for an address of `family`,
+ * else 0; -1 on error. A socket only takes addresses of its own family;
+ * anything else is left to the kernel to refuse. */
+static int convertible_type(int fd, int family)
 {
-    int known = unsock_fd_created_type(fd);
-    if (known != 0)
-        return known == SOCK_STREAM || known == SOCK_DGRAM || known == SOCK_SEQPACKET ? known : 0;
-    int type = unsock_socket_type(fd), domain = 0;
-    socklen_t len = sizeof(domain);
-    if (type < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-        return -1;
-    if (domain != AF_INET)
+    int domain = 0;
+    int type = unsock_fd_created_type(fd, &domain);
+    if (type == 0) {
+        socklen_t len = sizeof(domain);
+        type = unsock_socket_type(fd);
+        if (type < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+            return -1;
+    }
+    if (domain != family)
         return 0;
     return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET ? type : 0;
 }
 
 /* The temporary unix socket for fd, and its description in *out; -1 on
  * error. Any descriptor number can come back, 0 included. */
-static int prepare(int fd, int type, struct usock **out)
+static int prepare(int fd, int family, int type, struct usock **out)
 {
-    struct usock *s = unsock_sock_new(AF_INET, type);
+    struct usock *s = unsock_sock_new(family, type);
     if (s == NULL)
         return -1;
     int tmp = unsock_swap_prepare(fd, s);
@@ -117,6 +120,12 @@ static int prepare(int fd, int type, struct usock **out)
     }
     *out = s;
     return tmp;
+}
+
+static void abandon(int tmp, struct usock *s)
+{
+    close_keep_errno(tmp);
+    unsock_sock_free(s);
 }
 
 /* UNSOCK_BLOCK_INET: an IPv4 address that unsock does not cover. */
@@ -129,6 +138,40 @@ static bool refused_as_blocked(const char *call, int fd, const struct sockaddr *
     return true;
 }
 
+/* A datagram socket that sends before binding gets a socket file of a free
+ * port, so that the peer sees an address it can answer to, as with UDP's
+ * implicit bind. The file is removed like any bound one. */
+static int implicit_bind(int tmp, struct usock *s, const struct sockaddr *dest, struct sockaddr_un *un)
+{
+    uint16_t port;
+    if (bind_free_port(tmp, &port, un) != 0)
+        return -1;
+    struct sockaddr_storage d;
+    memcpy(&d, dest, unsock_inet_len(dest->sa_family));
+    s->local_len = unsock_other_end(&d, port, &s->local);
+    return 0;
+}
+
+int unsock_convert_for_send(int fd, const struct sockaddr *dest)
+{
+    int type = convertible_type(fd, dest->sa_family);
+    if (type != SOCK_DGRAM)
+        return type < 0 ? -1 : 1;
+    struct usock *s = NULL;
+    int tmp = prepare(fd, dest->sa_family, type, &s);
+    if (tmp < 0)
+        return -1;
+    struct sockaddr_un un;
+    if (implicit_bind(tmp, s, dest, &un) != 0) {
+        abandon(tmp, s);
+        return -1;
+    }
+    if (install(tmp, fd, s, un.sun_path) != 0)
+        return -1;
+    unsock_debug("send fd %d: implicit bind -> %s", fd, un.sun_path);
+    return 0;
+}
+
 UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     unsock_init();
@@ -139,11 +182,11 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         errno = EINVAL; /* already bound or connected */
         return -1;
     }
-    int type = convertible_type(fd);
+    int type = convertible_type(fd, addr->sa_family);
     if (type <= 0)
         return type < 0 ? -1 : unsock_real.bind(fd, addr, len);
     struct usock *s = NULL;
-    int tmp = prepare(fd, type, &s);
+    int tmp = prepare(fd, addr->sa_family, type, &s);
     if (tmp < 0)
         return -1;
 
@@ -157,17 +200,23 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     }
     if (r != 0) {
         unsock_debug("bind fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
-        close_keep_errno(tmp);
-        unsock_sock_free(s);
+        abandon(tmp, s);
         return -1;
     }
-    memcpy(&s->local, addr, sizeof(struct sockaddr_in));
+    s->local_len = unsock_inet_len(addr->sa_family);
+    memcpy(&s->local, addr, s->local_len);
+    /* sin_port and sin6_port are at the same offset */
     ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
-    s->local_len = sizeof(struct sockaddr_in);
     if (install(tmp, fd, s, un.sun_path) != 0)
         return -1;
     unsock_debug("bind fd %d port %u -> %s", fd, port, un.sun_path);
     return 0;
+}
+
+static void set_peer(struct usock *s, const struct sockaddr *addr)
+{
+    s->peer_len = unsock_inet_len(addr->sa_family);
+    memcpy(&s->peer, addr, s->peer_len);
 }
 
 UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -176,7 +225,7 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     uint16_t port;
     if (!unsock_addr_covered(addr, len, &port))
         return refused_as_blocked("connect", fd, addr, len) ? -1 : unsock_real.connect(fd, addr, len);
-    struct sockaddr_un un;
+    struct sockaddr_un un, bound;
     socklen_t ulen = unsock_port_sockaddr(port, &un);
     int r;
     struct usock *s = NULL;
@@ -184,38 +233,41 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (unsock_fd_converted(fd)) {
         r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
     } else {
-        int type = convertible_type(fd);
+        int type = convertible_type(fd, addr->sa_family);
         if (type <= 0)
             return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
-        if ((tmp = prepare(fd, type, &s)) < 0)
+        if ((tmp = prepare(fd, addr->sa_family, type, &s)) < 0)
             return -1;
+        bound.sun_path[0] = '\0';
+        if (type == SOCK_DGRAM && implicit_bind(tmp, s, addr, &bound) != 0) {
+            abandon(tmp, s);
+            return -1;
+        }
         r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
+        if (r != 0 && bound.sun_path[0] != '\0')
+            unlink(bound.sun_path);
     }
     if (r != 0) {
         /* A missing socket file is a port nobody listens on. */
         if (errno == ENOENT)
             errno = ECONNREFUSED;
         unsock_debug("connect fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
-        if (tmp >= 0) {
-            close_keep_errno(tmp);
-            unsock_sock_free(s);
-        }
+        if (tmp >= 0)
+            abandon(tmp, s);
         return -1;
     }
     if (tmp < 0) {
         if ((s = unsock_fd_lock(fd)) != NULL) {
-            memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
-            s->peer_len = sizeof(struct sockaddr_in);
+            set_peer(s, addr);
             unsock_unlock();
         }
-        unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
-        return 0;
+    } else {
+        set_peer(s, addr);
+        if (s->local_len == 0)
+            s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+        if (install(tmp, fd, s, bound.sun_path[0] ? bound.sun_path : NULL) != 0)
+            return -1;
     }
-    memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
-    s->peer_len = sizeof(struct sockaddr_in);
-    s->local_len = unsock_other_end(&s->peer, &s->local);
-    if (install(tmp, fd, s, NULL) != 0)
-        return -1;
     unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
     return 0;
 }

@@ -9,7 +9,7 @@
  * no stdio so logging is safe from inside interposed calls. */
 static void vlog(const char *fmt, va_list ap)
 {
-    char line[512] = "unsock: ";
+    char line[1024] = "unsock: ";
     size_t prefix = 8;
     int n = vsnprintf(line + prefix, sizeof(line) - prefix - 1, fmt, ap);
     if (n < 0)

@@ -24,6 +24,10 @@ const char *unsock_real_resolve(void)
     RESOLVE(getpeername, true);
     RESOLVE(recvfrom, true);
     RESOLVE(recvmsg, true);
+    RESOLVE(recvmmsg, true);
+    RESOLVE(sendto, true);
+    RESOLVE(sendmsg, true);
+    RESOLVE(sendmmsg, true);
     RESOLVE(getsockopt, true);
     RESOLVE(setsockopt, true);
     RESOLVE(close, true);
@@ -36,6 +40,7 @@ const char *unsock_real_resolve(void)
     /* Not every libc has these; callers fall back to fcntl / syscall(2). */
     RESOLVE(fcntl64, false);
     RESOLVE(close_range, false);
+    *(void **)(&unsock_real.recvfrom_chk) = dlsym(RTLD_NEXT, "__recvfrom_chk");
     RESOLVE(closefrom, false);
     return NULL;
 }

@@ -20,16 +20,43 @@ static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
     return (a[full] & mask) == (b[full] & mask);
 }
 
+static bool in_ranges(int family, const uint8_t *ip)
+{
+    for (size_t i = 0; i < unsock_cfg.nranges; i++) {
+        const struct unsock_range *r = &unsock_cfg.ranges[i];
+        if (r->family == family && prefix_match(ip, r->addr, r->prefix))
+            return true;
+    }
+    return false;
+}
+
+static bool v4_mapped(const struct in6_addr *a)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
+}
+
 bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *port)
 {
-    if (addr == NULL || len < sizeof(struct sockaddr_in) || addr->sa_family != AF_INET)
+    if (addr == NULL)
         return false;
-    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-    uint16_t p = ntohs(in->sin_port);
+    uint16_t p;
+    if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        if (!in_ranges(AF_INET, (const uint8_t *)&in->sin_addr))
+            return false;
+        p = ntohs(in->sin_port);
+    } else if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        /* IPv4-mapped addresses (::ffff:a.b.c.d, as Java uses) are IPv4. */
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        if (!in_ranges(AF_INET6, in6->sin6_addr.s6_addr) &&
+            !(v4_mapped(&in6->sin6_addr) && in_ranges(AF_INET, in6->sin6_addr.s6_addr + 12)))
+            return false;
+        p = ntohs(in6->sin6_port);
+    } else {
+        return false;
+    }
     if (unsock_cfg.port >= 0 && p != unsock_cfg.port)
-        return false;
-    if (unsock_cfg.range.family != AF_INET ||
-        !prefix_match((const uint8_t *)&in->sin_addr, unsock_cfg.range.addr, unsock_cfg.range.prefix))
         return false;
     *port = p;
     return true;
@@ -38,8 +65,17 @@ bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *p
 bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len)
 {
     /* A malformed address is left to the kernel to reject as such. */
-    return addr != NULL && len >= sizeof(struct sockaddr_in) && addr->sa_family == AF_INET &&
-           unsock_cfg.block_inet;
+    if (addr == NULL || !unsock_cfg.block_inet)
+        return false;
+    if (addr->sa_family == AF_INET)
+        return len >= sizeof(struct sockaddr_in);
+    return addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
+           v4_mapped(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+}
+
+socklen_t unsock_inet_len(int family)
+{
+    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out)
@@ -74,21 +110,43 @@ int unsock_path_port(const char *path, size_t len)
 
 socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out)
 {
+    (void)family; /* UNSOCK_ACCEPT_CONVERT_* report IPv4, as in the original */
     memset(out, 0, sizeof(*out));
     struct sockaddr_in *in = (struct sockaddr_in *)out;
-    (void)family; /* only AF_INET is converted so far */
     in->sin_family = AF_INET;
     in->sin_port = htons(port);
-    memcpy(&in->sin_addr, unsock_cfg.range.addr, 4);
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (size_t i = 0; i < unsock_cfg.nranges; i++) {
+        if (unsock_cfg.ranges[i].family == AF_INET) {
+            memcpy(&in->sin_addr, unsock_cfg.ranges[i].addr, 4);
+            break;
+        }
+    }
     return sizeof(*in);
 }
 
-socklen_t unsock_other_end(const struct sockaddr_storage *end, struct sockaddr_storage *out)
+socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out)
 {
     memset(out, 0, sizeof(*out));
+    if (end->ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        in6->sin6_addr = ((const struct sockaddr_in6 *)end)->sin6_addr;
+        uint8_t *a = in6->sin6_addr.s6_addr;
+        if (v4_mapped(&in6->sin6_addr)) {
+            uint32_t ip = ((uint32_t)a[12] << 24) | ((uint32_t)a[13] << 16) | ((uint32_t)a[14] << 8) | a[15];
+            if (ip == INADDR_ANY || (ip >> 24) == 127) {
+                a[12] = 127, a[13] = 0, a[14] = 0, a[15] = 1;
+            }
+        } else if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+            in6->sin6_addr = in6addr_loopback;
+        }
+        return sizeof(*in6);
+    }
     struct sockaddr_in *in = (struct sockaddr_in *)out;
     in->sin_family = AF_INET;
-    in->sin_port = htons(unsock_pseudo_port());
+    in->sin_port = htons(port);
     in->sin_addr = ((const struct sockaddr_in *)end)->sin_addr;
     uint32_t ip = ntohl(in->sin_addr.s_addr);
     if (ip == INADDR_ANY || (ip >> 24) == 127)

@@ -22,11 +22,14 @@ int unsock_path_port(const char *path, size_t len);
 /* An address of the program's family carrying the configured address. */
 socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out);
 
-/* The other end of a converted connection whose one end is end (AF_INET),
- * with a port from unsock_pseudo_port(): 127.0.0.1 for loopback addresses
- * and the wildcard, as the kernel's loopback route chooses, else end's own
- * address (a local address, as the covered ones are to the program). */
-socklen_t unsock_other_end(const struct sockaddr_storage *end, struct sockaddr_storage *out);
+/* The other end of a converted connection or datagram exchange one end of
+ * which is end (AF_INET or AF_INET6), with the given port: as the kernel's
+ * loopback route would pick, 127.0.0.1 / ::1 / ::ffff:127.0.0.1 for
+ * loopback and wildcard addresses, else end's own address (a local one). */
+socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out);
+
+/* sizeof(struct sockaddr_in) or sizeof(struct sockaddr_in6). */
+socklen_t unsock_inet_len(int family);
 
 /* A port number for an unnamed unix endpoint (clients, accepted peers). */
 uint16_t unsock_pseudo_port(void);

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import Range, parse_dir, parse_mode, parse_port
+from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .errors import UnsockError
 from .launch import build_environment, exec_program
 from .library import library_path
@@ -30,7 +30,9 @@ def _config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration (each overrides its UNSOCK_* variable)")
     g.add_argument("--dir", metavar="DIR", help="socket directory (UNSOCK_DIR); default: a private per-user one")
     g.add_argument(
-        "--addr", metavar="CIDR", help="IPv4 address or range to convert (UNSOCK_ADDR), default 127.175.0.0/32"
+        "--addr",
+        metavar="CIDR[,CIDR...]",
+        help="IPv4/IPv6 addresses or ranges to convert (UNSOCK_ADDR), default 127.175.0.0/32",
     )
     g.add_argument("--port", metavar="N", help="convert only this port (UNSOCK_PORT), -1 for any")
     g.add_argument("--mode", metavar="OCTAL", help="permissions of created socket files (UNSOCK_MODE)")
@@ -51,7 +53,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     if args.dir is not None:
         out["UNSOCK_DIR"] = parse_dir(args.dir)
     if args.addr is not None:
-        out["UNSOCK_ADDR"] = str(Range.parse(args.addr))
+        out["UNSOCK_ADDR"] = format_ranges(parse_ranges(args.addr))
     if args.port is not None:
         out["UNSOCK_PORT"] = str(parse_port(args.port))
     if args.mode is not None:
@@ -95,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
     env, config = build_environment(os.environ, _overrides(args), verbose=args.verbose)
     if args.verbose:
-        sys.stderr.write(f"unsock: socket directory {config.dir}, converting {config.range}\n")
+        sys.stderr.write(f"unsock: socket directory {config.dir}, converting {format_ranges(config.ranges)}\n")
     exec_program(program, env)
 
 

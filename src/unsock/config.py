@@ -8,6 +8,7 @@ form both print.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -23,7 +24,8 @@ DIR_MAX = SUN_PATH_MAX - 1 - FILE_NAME_MAX
 DEFAULT_ADDR = "127.175.0.0/32"
 
 _OCTET = r"(?:0|[1-9][0-9]{0,2})"
-_ADDR_RE = re.compile(rf"({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET})(?:/(0|[1-9][0-9]?))?")
+_IPV4_RE = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_PREFIX_RE = re.compile(r"0|[1-9][0-9]{0,2}")
 _PORT_RE = re.compile(r"-1|[0-9]{1,5}")
 _MODE_RE = re.compile(r"[0-7]{1,4}")
 
@@ -37,40 +39,69 @@ BOOL_VARS = (
 
 
 
+MAX_RANGES = 16
+_ADDR_HELP = "use a form like 127.0.0.1, 127.0.0.0/8 or 127.0.0.0/8,::1/128"
+
+
 @dataclass(frozen=True)
 class Range:
-    """An IPv4 address with a prefix length, kept as written (``127.175.0.3/0``)."""
+    """An IPv4 or IPv6 address with a prefix length, the address kept as
+    written (``127.175.0.3/0``: the address is also what unsock reports)."""
 
-    octets: tuple[int, int, int, int]
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
     prefix: int
 
     @classmethod
     def parse(cls, text: str) -> Range:
-        m = _ADDR_RE.fullmatch(text)
-        if m is None or any(int(g) > 255 for g in m.groups()[:4]) or int(m.group(5) or 32) > 32:
-            raise ConfigError(
-                f"UNSOCK_ADDR='{text}' is not an IPv4 address or range: "
-                "use a form like 127.0.0.1 or 127.0.0.0/8"
-            )
-        a, b, c, d = (int(g) for g in m.groups()[:4])
-        return cls((a, b, c, d), int(m.group(5) or 32))
+        """One ``ADDRESS[/PREFIX]``; ValueError if it is not one."""
+        addr_s, slash, prefix_s = text.partition("/")
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address
+        if _IPV4_RE.fullmatch(addr_s):
+            address = ipaddress.IPv4Address(addr_s)
+        elif "%" not in addr_s and ":" in addr_s:
+            address = ipaddress.IPv6Address(addr_s)
+        else:
+            raise ValueError(text)
+        if slash and not _PREFIX_RE.fullmatch(prefix_s):
+            raise ValueError(text)
+        prefix = int(prefix_s) if slash else address.max_prefixlen
+        if prefix > address.max_prefixlen:
+            raise ValueError(text)
+        return cls(address, prefix)
 
     @property
-    def address(self) -> str:
-        return ".".join(str(o) for o in self.octets)
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(f"{self.address}/{self.prefix}", strict=False)
 
     def __str__(self) -> str:
-        return f"{self.address}/{self.prefix}"
+        # IPv6 in full: the one form the shim's C library and Python spell alike.
+        text = self.address.exploded if self.address.version == 6 else str(self.address)
+        return f"{text}/{self.prefix}"
 
     def covers(self, address: str) -> bool:
-        other = Range.parse(address)
-        mask = (0xFFFFFFFF << (32 - self.prefix)) & 0xFFFFFFFF
-        return (_as_int(self.octets) & mask) == (_as_int(other.octets) & mask)
+        """Whether an address falls in the range; IPv4-mapped IPv6 addresses
+        count as their IPv4 address, as in the shim."""
+        ip = ipaddress.ip_address(address)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None and self.address.version == 4:
+            ip = ip.ipv4_mapped
+        return ip.version == self.address.version and ip in self.network
 
 
-def _as_int(octets: tuple[int, int, int, int]) -> int:
-    a, b, c, d = octets
-    return (a << 24) | (b << 16) | (c << 8) | d
+def parse_ranges(text: str) -> tuple[Range, ...]:
+    """UNSOCK_ADDR: a comma-separated list of ranges."""
+    parts = text.split(",")
+    try:
+        if len(parts) > MAX_RANGES:
+            raise ValueError(text)
+        return tuple(Range.parse(p) for p in parts)
+    except ValueError:
+        raise ConfigError(
+            f"UNSOCK_ADDR='{text}' is not a list of IP addresses or ranges: {_ADDR_HELP} (at most {MAX_RANGES})"
+        ) from None
+
+
+def format_ranges(ranges: tuple[Range, ...]) -> str:
+    return ",".join(str(r) for r in ranges)
 
 
 def _nonempty(env: Mapping[str, str], name: str) -> str | None:
@@ -117,7 +148,7 @@ class Config:
     """What the shim reads from the environment."""
 
     dir: str
-    range: Range = Range((127, 175, 0, 0), 32)  # DEFAULT_ADDR
+    ranges: tuple[Range, ...] = (Range(ipaddress.IPv4Address("127.175.0.0"), 32),)  # DEFAULT_ADDR
     port: int = -1
     mode: int | None = None
     block_inet: bool = False
@@ -138,17 +169,17 @@ class Config:
             )
         directory = parse_dir(raw_dir)
         addr = _nonempty(env, "UNSOCK_ADDR")
-        rng = Range.parse(addr if addr is not None else DEFAULT_ADDR)
+        ranges = parse_ranges(addr if addr is not None else DEFAULT_ADDR)
         port_s = _nonempty(env, "UNSOCK_PORT")
         port = parse_port(port_s) if port_s is not None else -1
         mode_s = _nonempty(env, "UNSOCK_MODE")
         mode = parse_mode(mode_s) if mode_s is not None else None
         switches = {attr: parse_switch(name, env.get(name)) for name, attr in BOOL_VARS}
-        return cls(dir=directory, range=rng, port=port, mode=mode, **switches)
+        return cls(dir=directory, ranges=ranges, port=port, mode=mode, **switches)
 
     def to_env(self) -> dict[str, str]:
         """The variables that make the shim read back this configuration."""
-        env = {"UNSOCK_DIR": self.dir, "UNSOCK_ADDR": str(self.range), "UNSOCK_PORT": str(self.port)}
+        env = {"UNSOCK_DIR": self.dir, "UNSOCK_ADDR": format_ranges(self.ranges), "UNSOCK_PORT": str(self.port)}
         if self.mode is not None:
             env["UNSOCK_MODE"] = f"{self.mode:04o}"
         for name, attr in BOOL_VARS:
@@ -163,7 +194,7 @@ class Config:
         """The one-line form the shim logs with UNSOCK_DEBUG=1 (``config: ...``)."""
         mode = "-" if self.mode is None else f"{self.mode:04o}"
         return (
-            f"dir={self.dir} addr={self.range} port={self.port} mode={mode} "
+            f"dir={self.dir} addr={format_ranges(self.ranges)} port={self.port} mode={mode} "
             f"block_inet={int(self.block_inet)} block_inet6={int(self.block_inet6)} "
             f"accept_convert_all={int(self.accept_convert_all)} "
             f"accept_convert_vsock={int(self.accept_convert_vsock)}"

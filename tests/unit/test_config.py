@@ -23,15 +23,32 @@ def test_range_round_trips(o: tuple[int, int, int, int], prefix: int) -> None:
 def test_covers_agrees_with_ipaddress(
     base: tuple[int, int, int, int], prefix: int, probe: tuple[int, int, int, int]
 ) -> None:
-    r = Range(base, prefix)
+    r = Range.parse(".".join(map(str, base)) + f"/{prefix}")
     probe_s = ".".join(map(str, probe))
     network = ipaddress.ip_network(f"{r.address}/{prefix}", strict=False)
     assert r.covers(probe_s) == (ipaddress.ip_address(probe_s) in network)
+    # the same address, IPv4-mapped as Java writes it, matches the same way
+    assert r.covers(f"::ffff:{probe_s}") == r.covers(probe_s)
+
+
+@given(st.binary(min_size=16, max_size=16), st.integers(0, 128))
+def test_ipv6_ranges_round_trip(packed: bytes, prefix: int) -> None:
+    text = f"{ipaddress.IPv6Address(packed)}/{prefix}"
+    r = Range.parse(text)
+    assert Range.parse(str(r)) == r
+    assert str(r) == f"{ipaddress.IPv6Address(packed).exploded}/{prefix}"
+
+
+def test_lists_and_mapped_addresses() -> None:
+    cfg = Config.from_env({"UNSOCK_DIR": "/x", "UNSOCK_ADDR": "127.0.0.0/8,::1/128"})
+    assert [str(r) for r in cfg.ranges] == ["127.0.0.0/8", "0000:0000:0000:0000:0000:0000:0000:0001/128"]
+    assert cfg.ranges[0].covers("::ffff:127.0.0.5")
+    assert not cfg.ranges[1].covers("127.0.0.1")
 
 
 def test_defaults_match_the_original() -> None:
     cfg = Config.from_env({"UNSOCK_DIR": "/run/u"})
-    assert str(cfg.range) == "127.175.0.0/32"
+    assert [str(r) for r in cfg.ranges] == ["127.175.0.0/32"]
     assert cfg.port == -1
     assert cfg.mode is None
     assert cfg.socket_path(5432).as_posix() == "/run/u/5432.sock"
