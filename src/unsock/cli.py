@@ -53,7 +53,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     if args.dir is not None:
         out["UNSOCK_DIR"] = parse_dir(args.dir)
     if args.addr is not None:
-        out["UNSOCK_ADDR"] = format_ranges(parse_ranges(args.addr))
+        parse_ranges(args.addr)  # validated; passed on as written
+        out["UNSOCK_ADDR"] = args.addr
     if args.port is not None:
         out["UNSOCK_PORT"] = str(parse_port(args.port))
     if args.mode is not None:
