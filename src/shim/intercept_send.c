@@ -37,11 +37,11 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL)
         return ROUTE_AS_IS;
-    bool stream = s->type != SOCK_DGRAM;
+    int type = s->type;
     unsock_unlock();
-    if (stream)
+    if (type != SOCK_DGRAM)
         return ROUTE_NO_ADDRESS;
-    *ulen = unsock_port_sockaddr(port, un);
+    *ulen = unsock_port_sockaddr(port, type, un);
     return ROUTE_UNIX;
 }
 

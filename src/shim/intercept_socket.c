@@ -41,7 +41,7 @@ UNSOCK_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 
 /* Port 0: the first free socket file from a random start in the kernel's
  * default ephemeral range. Existing files, stale or not, are skipped. */
-static int bind_free_port(int fd, uint16_t *port, struct sockaddr_un *un)
+static int bind_free_port(int fd, int type, uint16_t *port, struct sockaddr_un *un)
 {
     const unsigned lo = 32768, n = 60999 - 32768 + 1;
     struct timespec ts;
@@ -49,7 +49,7 @@ static int bind_free_port(int fd, uint16_t *port, struct sockaddr_un *un)
     unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
     for (unsigned i = 0; i < n; i++) {
         uint16_t p = (uint16_t)(lo + (start + i) % n);
-        socklen_t len = unsock_port_sockaddr(p, un);
+        socklen_t len = unsock_port_sockaddr(p, type, un);
         if (unsock_sockfile_bind(fd, un, len, false) == 0) {
             *port = p;
             return 0;
@@ -144,7 +144,7 @@ static bool refused_as_blocked(const char *call, int fd, const struct sockaddr *
 static int implicit_bind(int tmp, struct usock *s, const struct sockaddr *dest, struct sockaddr_un *un)
 {
     uint16_t port;
-    if (bind_free_port(tmp, &port, un) != 0)
+    if (bind_free_port(tmp, s->type, &port, un) != 0)
         return -1;
     struct sockaddr_storage d;
     memcpy(&d, dest, unsock_inet_len(dest->sa_family));
@@ -193,9 +193,9 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     struct sockaddr_un un;
     int r;
     if (port == 0) {
-        r = bind_free_port(tmp, &port, &un);
+        r = bind_free_port(tmp, type, &port, &un);
     } else {
-        socklen_t ulen = unsock_port_sockaddr(port, &un);
+        socklen_t ulen = unsock_port_sockaddr(port, type, &un);
         r = unsock_sockfile_bind(tmp, &un, ulen, true);
     }
     if (r != 0) {
@@ -226,16 +226,21 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (!unsock_addr_covered(addr, len, &port))
         return refused_as_blocked("connect", fd, addr, len) ? -1 : unsock_real.connect(fd, addr, len);
     struct sockaddr_un un, bound;
-    socklen_t ulen = unsock_port_sockaddr(port, &un);
+    socklen_t ulen;
     int r;
     struct usock *s = NULL;
     int tmp = -1;
-    if (unsock_fd_converted(fd)) {
+    if ((s = unsock_fd_lock(fd)) != NULL) {
+        int type = s->type;
+        unsock_unlock();
+        s = NULL;
+        ulen = unsock_port_sockaddr(port, type, &un);
         r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
     } else {
         int type = convertible_type(fd, addr->sa_family);
         if (type <= 0)
             return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
+        ulen = unsock_port_sockaddr(port, type, &un);
         if ((tmp = prepare(fd, addr->sa_family, type, &s)) < 0)
             return -1;
         bound.sun_path[0] = '\0';

@@ -78,12 +78,17 @@ socklen_t unsock_inet_len(int family)
     return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out)
+static const char *suffix(int type)
+{
+    return type == SOCK_DGRAM ? ".udp" : ".sock";
+}
+
+socklen_t unsock_port_sockaddr(uint16_t port, int type, struct sockaddr_un *out)
 {
     memset(out, 0, sizeof(*out));
     out->sun_family = AF_UNIX;
     /* Cannot truncate: the config guarantees dir_len + "/65535.sock" fits. */
-    int n = snprintf(out->sun_path, sizeof(out->sun_path), "%s/%u.sock", unsock_cfg.dir, (unsigned)port);
+    int n = snprintf(out->sun_path, sizeof(out->sun_path), "%s/%u%s", unsock_cfg.dir, (unsigned)port, suffix(type));
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
 }
 
@@ -100,12 +105,14 @@ int unsock_path_port(const char *path, size_t len)
         p++;
         digits++;
     }
-    if (digits == 0 || port > 65535 || (size_t)(end - p) < 5 || memcmp(p, ".sock", 5) != 0)
+    if (digits == 0 || port > 65535)
         return -1;
-    p += 5;
-    if (p != end && *p != '\0')
-        return -1;
-    return (int)port;
+    for (int type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
+        size_t n = strlen(suffix(type));
+        if ((size_t)(end - p) >= n && memcmp(p, suffix(type), n) == 0 && (p + n == end || p[n] == '\0'))
+            return (int)port;
+    }
+    return -1;
 }
 
 socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out)

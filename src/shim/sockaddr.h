@@ -13,10 +13,12 @@ bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *p
 /* True if addr is an IP address of a family that UNSOCK_BLOCK_INET forbids. */
 bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len);
 
-/* DIR/PORT.sock as a sockaddr_un; returns its length. */
-socklen_t unsock_port_sockaddr(uint16_t port, struct sockaddr_un *out);
+/* The socket file of a port as a sockaddr_un; returns its length. Stream
+ * sockets are DIR/PORT.sock, as in the original; datagram sockets are
+ * DIR/PORT.udp, so that a service on both (DNS) has two files. */
+socklen_t unsock_port_sockaddr(uint16_t port, int type, struct sockaddr_un *out);
 
-/* The port of a socket file path DIR/PORT.sock, or -1 if it is not one. */
+/* The port of a socket file path DIR/PORT.sock or DIR/PORT.udp, or -1. */
 int unsock_path_port(const char *path, size_t len);
 
 /* An address of the program's family carrying the configured address. */

@@ -186,9 +186,10 @@ class Config:
             env[name] = "1" if getattr(self, attr) else "0"
         return env
 
-    def socket_path(self, port: int) -> PurePosixPath:
-        """The socket file of a port: ``DIR/PORT.sock``."""
-        return PurePosixPath(self.dir) / f"{port}.sock"
+    def socket_path(self, port: int, *, datagram: bool = False) -> PurePosixPath:
+        """The socket file of a port: ``DIR/PORT.sock`` for TCP (stream)
+        sockets, ``DIR/PORT.udp`` for UDP (datagram) ones."""
+        return PurePosixPath(self.dir) / f"{port}.{'udp' if datagram else 'sock'}"
 
     def canonical(self) -> str:
         """The one-line form the shim logs with UNSOCK_DEBUG=1 (``config: ...``)."""

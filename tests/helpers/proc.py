@@ -46,8 +46,9 @@ class Unsock:
             env.update(extra)
         return env
 
-    def path(self, port: int) -> Path:
-        return self.dir / f"{port}.sock"
+    def path(self, port: int, *, datagram: bool = False) -> Path:
+        """DIR/PORT.sock for stream sockets, DIR/PORT.udp for datagram ones."""
+        return self.dir / f"{port}.{'udp' if datagram else 'sock'}"
 
     def run(
         self, args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 60, check: bool = True,

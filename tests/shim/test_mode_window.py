@@ -40,7 +40,7 @@ def test_racing_observer_of_another_uid_never_connects(open_dir, cprog, kind, mo
     port = 7300
     server = unsock.start([str(cprog("modeserver")), kind, COVERED, str(port), str(unsock.dir), mode],
                           env=unsock.env(UNSOCK_MODE=mode), stdin=subprocess.PIPE)
-    watcher = observe(kind, unsock.path(port), cprog("observer"))
+    watcher = observe(kind, unsock.path(port, datagram=kind == "dgram"), cprog("observer"))
     try:
         out, _ = watcher.communicate(timeout=90)
     finally:

@@ -15,7 +15,7 @@ int main(int argc, char **argv)
     int port = atoi(argv[3]);
     mode_t want = (mode_t)strtol(argv[5], NULL, 8);
     char path[200];
-    snprintf(path, sizeof(path), "%s/%d.sock", argv[4], port);
+    snprintf(path, sizeof(path), "%s/%d.%s", argv[4], port, type == SOCK_DGRAM ? "udp" : "sock");
     struct sockaddr_in addr = inet_addr_port(argv[2], port);
     umask(0);
     long cycles = 0;
