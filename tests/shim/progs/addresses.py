@@ -1,13 +1,14 @@
 """Prints what a program sees of the addresses of a loopback TCP connection,
 with port numbers reduced to what they mean; the test compares the output
-under the shim with the output on real TCP.  Usage: addresses.py IP"""
+under the shim with the output on real TCP.  Usage: addresses.py IP
+(an IPv6 IP, ::1 or ::ffff:127.0.0.2, uses AF_INET6 sockets)"""
 
 import os
 import socket
 import sys
 
 ip = sys.argv[1]
-lst = socket.socket()
+lst = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET)
 lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 lst.bind((ip, 0))
 lst.listen()
@@ -17,8 +18,8 @@ port = lst.getsockname()[1]
 def norm(addr):
     if not isinstance(addr, tuple):
         return addr
-    host, p = addr
-    return (host, "listener" if p == port else "ephemeral" if 1024 <= p <= 65535 else p)
+    host, p = addr[:2]
+    return (host, "listener" if p == port else "ephemeral" if 1024 <= p <= 65535 else p, *addr[2:])
 
 
 c = socket.create_connection((ip, port))
