@@ -262,3 +262,45 @@ d = os.environ["UNSOCK_DIR"]
 print(data, addr[1] == c.getsockname()[1], os.listdir(d) if os.path.isdir(d) else [])
 """)
     assert out.strip() == "b'real' True []"
+
+
+def test_asyncio_datagram_endpoints(unsock):
+    """asyncio's datagram transports (epoll underneath): a server endpoint
+    and clients with remote_addr (connected) and without (sendto)."""
+    out = unsock.py("""
+import asyncio
+class Echo(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def datagram_received(self, data, addr):
+        self.transport.sendto(data.upper() + b" from %s" % addr[0].encode(), addr)
+class Client(asyncio.DatagramProtocol):
+    def __init__(self):
+        self.got = asyncio.get_running_loop().create_future()
+    def datagram_received(self, data, addr):
+        if not self.got.done():
+            self.got.set_result((data, addr))
+async def main():
+    loop = asyncio.get_running_loop()
+    server, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 7819))
+    results = []
+    for i in range(5):
+        t, p = await loop.create_datagram_endpoint(Client, remote_addr=("127.0.0.1", 7819))
+        t.sendto(b"connected %d" % i)
+        results.append(await asyncio.wait_for(p.got, 10))
+        t.close()
+        t, p = await loop.create_datagram_endpoint(Client, family=2)
+        t.sendto(b"unconnected %d" % i, ("127.0.0.1", 7819))
+        results.append(await asyncio.wait_for(p.got, 10))
+        t.close()
+    server.close()
+    for data, addr in results:
+        print(data.decode(), addr)
+asyncio.run(main())
+""", env=unsock.env(UNSOCK_ADDR=WIDE))
+    lines = out.splitlines()
+    assert len(lines) == 10, lines
+    for i in range(5):
+        assert lines[2 * i] == f"CONNECTED {i} from 127.0.0.1 ('127.0.0.1', 7819)"
+        assert lines[2 * i + 1] == f"UNCONNECTED {i} from 127.0.0.1 ('127.0.0.1', 7819)"
+    assert os.listdir(unsock.dir) == []
