@@ -58,6 +58,9 @@ static const struct carried {
     {IPPROTO_TCP, TCP_WINDOW_CLAMP, -1, EMULATE},
     {IPPROTO_IP, IP_TOS, -1, EMULATE},
     {IPPROTO_IP, IP_TTL, -1, EMULATE},
+    {IPPROTO_IPV6, IPV6_V6ONLY, -1, EMULATE},
+    {IPPROTO_IPV6, IPV6_TCLASS, -1, EMULATE},
+    {IPPROTO_IPV6, IPV6_UNICAST_HOPS, -1, EMULATE},
 };
 
 #define NCARRIED (sizeof(carried) / sizeof(carried[0]))

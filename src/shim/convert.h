@@ -1,5 +1,5 @@
-/* Converting a socket on its first send (intercept_socket.c), for the send
- * calls (intercept_send.c). */
+/* What the send calls (intercept_send.c) need from connect and bind
+ * (intercept_socket.c). */
 #ifndef UNSOCK_CONVERT_H
 #define UNSOCK_CONVERT_H
 
@@ -9,5 +9,10 @@
  * a unix socket with an implicit socket file (see implicit_bind). Returns 0
  * once fd is converted, 1 if fd is not to be converted, -1 on error. */
 int unsock_convert_for_send(int fd, const struct sockaddr *dest);
+
+/* A datagram socket whose connect found nobody yet (peer_pending) tries
+ * again before a send without an address: 0 if fd is now (or was always)
+ * fine to send on, -1 with ECONNREFUSED while nobody is there. */
+int unsock_connect_pending(int fd);
 
 #endif

@@ -96,6 +96,18 @@ static struct slot *slot_get_locked(int fd)
     return &chunk[(unsigned)fd & (CHUNK_SIZE - 1)];
 }
 
+/* The slot of fd, allocating its chunk if needed; NULL only without memory. */
+static struct slot *slot_get(int fd)
+{
+    struct slot *s = slot_peek(fd);
+    if (s == NULL) {
+        unsock_lock();
+        s = slot_get_locked(fd);
+        unsock_unlock();
+    }
+    return s;
+}
+
 bool unsock_fd_converted(int fd)
 {
     struct slot *s = slot_peek(fd);
@@ -240,14 +252,9 @@ void unsock_fd_created(int fd, int domain, int type)
     unsock_fd_set(fd, NULL);
     if (domain != AF_INET && domain != AF_INET6)
         return;
-    struct slot *slot = slot_peek(fd);
-    if (slot == NULL) {
-        unsock_lock();
-        slot = slot_get_locked(fd);
-        unsock_unlock();
-        if (slot == NULL)
-            return;
-    }
+    struct slot *slot = slot_get(fd);
+    if (slot == NULL)
+        return;
     atomic_store_explicit(&slot->created, domain << 16 | (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)),
                           memory_order_relaxed);
 }
@@ -302,14 +309,9 @@ int unsock_fd_next_converted(unsigned from)
 
 void unsock_fd_touch(int fd, uint64_t what)
 {
-    struct slot *s = slot_peek(fd);
-    if (s == NULL) {
-        unsock_lock();
-        s = slot_get_locked(fd);
-        unsock_unlock();
-        if (s == NULL)
-            return;
-    }
+    struct slot *s = slot_get(fd);
+    if (s == NULL)
+        return;
     atomic_fetch_or_explicit(&s->touched, what, memory_order_relaxed);
 }
 
@@ -321,15 +323,9 @@ uint64_t unsock_fd_touched(int fd)
 
 void unsock_fd_epoll_add(int fd, int epfd, uint32_t events, uint64_t data)
 {
-    struct slot *s = slot_peek(fd), *e = slot_peek(epfd);
-    if (s == NULL || e == NULL) {
-        unsock_lock();
-        s = slot_get_locked(fd);
-        e = slot_get_locked(epfd);
-        unsock_unlock();
-        if (s == NULL || e == NULL)
-            return;
-    }
+    struct slot *s = slot_get(fd), *e = slot_get(epfd);
+    if (s == NULL || e == NULL)
+        return;
     int had = atomic_load_explicit(&s->ep_fd, memory_order_relaxed);
     if (had != 0 && had != epfd + 1)
         unsock_debug("fd %d: in more than one epoll set, only the one of fd %d is carried over", fd, epfd);

@@ -26,6 +26,10 @@ struct usock {
     socklen_t local_len;
     struct sockaddr_storage peer;     /* what getpeername() reports */
     socklen_t peer_len;
+    /* A datagram socket "connected" to a port nobody served yet: UDP's
+     * connect succeeds regardless, so the unix connect is retried at the
+     * next send (ECONNREFUSED until the server is there, as on Linux). */
+    bool peer_pending;
 
     /* The socket file created by bind() in this process or in the one it
      * was forked from. Whichever process closes the socket's last

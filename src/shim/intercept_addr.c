@@ -5,6 +5,7 @@
 #include "log.h"
 #include "real.h"
 #include "sockaddr.h"
+#include "sockopts.h"
 
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -61,6 +62,9 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         if (s != NULL) {
             s->local = ls->local;
             s->local_len = ls->local_len;
+            /* An accepted TCP socket inherits the listener's options. */
+            for (size_t i = 0; i < ls->nopts; i++)
+                unsock_opt_store(s, ls->opts[i].level, ls->opts[i].name, ls->opts[i].val, ls->opts[i].len);
             s->peer_len = unsock_other_end(&ls->local, unsock_pseudo_port(), &s->peer);
             unsock_fd_set_locked(c, s);
             shown = s->peer;

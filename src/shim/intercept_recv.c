@@ -8,6 +8,7 @@
 #include "adopt.h"
 #include "fdtable.h"
 #include "init.h"
+#include "mmsg.h"
 #include "real.h"
 #include "sockaddr.h"
 
@@ -132,16 +133,11 @@ UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
                 unsock_adopt_rights(&vec[i].msg_hdr);
         return r;
     }
-    if (vlen > 1024)
-        vlen = 1024; /* UIO_MAXIOV, as the kernel caps it */
-    struct mmsghdr *copy = malloc(vlen * (sizeof(*copy) + sizeof(struct sockaddr_un)));
-    if (copy == NULL) {
-        errno = ENOMEM;
+    struct sockaddr_un *names;
+    struct mmsghdr *copy = unsock_mmsg_copy(vec, &vlen, &names);
+    if (copy == NULL)
         return -1;
-    }
-    struct sockaddr_un *names = (struct sockaddr_un *)(copy + vlen);
     for (unsigned i = 0; i < vlen; i++) {
-        copy[i] = vec[i];
         copy[i].msg_hdr.msg_name = &names[i];
         copy[i].msg_hdr.msg_namelen = sizeof(names[i]);
     }

@@ -6,6 +6,7 @@
 #include "real.h"
 #include "sockaddr.h"
 #include "sockfile.h"
+#include "sockopts.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -207,6 +208,14 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     memcpy(&s->local, addr, s->local_len);
     /* sin_port and sin6_port are at the same offset */
     ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
+    if (addr->sa_family == AF_INET6) {
+        /* As the kernel does, a bind to one IPv6 address (not :: and not
+         * IPv4-mapped) makes the socket IPv6-only. */
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        int only = !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
+        if (only)
+            unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
+    }
     if (install(tmp, fd, s, un.sun_path) != 0)
         return -1;
     unsock_debug("bind fd %d port %u -> %s", fd, port, un.sun_path);
@@ -230,12 +239,14 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     int r;
     struct usock *s = NULL;
     int tmp = -1;
+    bool pending;
     if ((s = unsock_fd_lock(fd)) != NULL) {
         int type = s->type;
         unsock_unlock();
         s = NULL;
         ulen = unsock_port_sockaddr(port, type, &un);
         r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
+        pending = r != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
     } else {
         int type = convertible_type(fd, addr->sa_family);
         if (type <= 0)
@@ -249,8 +260,14 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             return -1;
         }
         r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
-        if (r != 0 && bound.sun_path[0] != '\0')
+        pending = r != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
+        if (r != 0 && !pending && bound.sun_path[0] != '\0')
             unlink(bound.sun_path);
+    }
+    if (pending) {
+        unsock_debug("connect fd %d port %u -> %s: nobody there yet, retried at the next send", fd, port,
+                     un.sun_path);
+        r = 0;
     }
     if (r != 0) {
         /* A missing socket file is a port nobody listens on. */
@@ -264,15 +281,43 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (tmp < 0) {
         if ((s = unsock_fd_lock(fd)) != NULL) {
             set_peer(s, addr);
+            s->peer_pending = pending;
             unsock_unlock();
         }
     } else {
         set_peer(s, addr);
+        s->peer_pending = pending;
         if (s->local_len == 0)
             s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
         if (install(tmp, fd, s, bound.sun_path[0] ? bound.sun_path : NULL) != 0)
             return -1;
     }
     unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
+    return 0;
+}
+
+int unsock_connect_pending(int fd)
+{
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL)
+        return 0;
+    bool pending = s->peer_pending;
+    int type = s->type;
+    uint16_t port = ntohs(((struct sockaddr_in *)&s->peer)->sin_port); /* same offset in sockaddr_in6 */
+    unsock_unlock();
+    if (!pending)
+        return 0;
+    struct sockaddr_un un;
+    socklen_t ulen = unsock_port_sockaddr(port, type, &un);
+    if (unsock_real.connect(fd, (struct sockaddr *)&un, ulen) != 0) {
+        if (errno == ENOENT)
+            errno = ECONNREFUSED;
+        return -1;
+    }
+    if ((s = unsock_fd_lock(fd)) != NULL) {
+        s->peer_pending = false;
+        unsock_unlock();
+    }
+    unsock_debug("fd %d: connected to %s at last", fd, un.sun_path);
     return 0;
 }

@@ -68,6 +68,12 @@ static bool is_switch(int level, int name)
 
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len)
 {
+    /* The kernel fixes the address family of a socket once it has a port,
+     * and a converted socket always has one (it is bound or connected). */
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+        errno = EINVAL;
+        return -1;
+    }
     if (is_switch(level, name) && s->type == SOCK_STREAM) {
         if (val == NULL) {
             errno = EFAULT;
