@@ -9,6 +9,7 @@ UDP."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -178,32 +179,34 @@ def test_unconnected_python_client_and_server(unsock: Unsock) -> None:
     wait_for(lambda: files(unsock) == [], 10, "the server's socket file to go")
 
 
-def test_dnsmasq_answers_dig_over_udp_and_tcp(unsock: Unsock, tmp_path: Path) -> None:
-    """dnsmasq binds UDP and TCP on 127.0.0.1:PORT: DIR/PORT.udp and
-    DIR/PORT.sock. dig under the shim asks over UDP (from an implicit reply
-    address) and over TCP."""
+@pytest.mark.parametrize("ip", ["127.0.0.1"])  # "::1": test_dnsmasq_ipv6.py
+def test_dnsmasq_answers_dig_over_udp_and_tcp(unsock: Unsock, tmp_path: Path, ip: str) -> None:
+    """dnsmasq binds UDP and TCP on IP:PORT: DIR/PORT.udp and DIR/PORT.sock.
+    dig under the shim asks over UDP (from an implicit reply address) and
+    over TCP."""
     dnsmasq, dig = require_program("dnsmasq"), require_program("dig")
-    port = 19305
+    port = 19305 if ip == "127.0.0.1" else 19307
+    env = unsock.env(UNSOCK_ADDR="127.0.0.0/8,::1/128")
     server = unsock.start(
-        [dnsmasq, "-k", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+        [dnsmasq, "-k", f"--port={port}", f"--listen-address={ip}", "--bind-interfaces", "--no-resolv",
          "--no-hosts", "--address=/example.test/10.1.2.3", "-C", "/dev/null", f"--pid-file={tmp_path}/pid",
-         "--user=root", "--log-facility=-", "--log-queries"])
+         "--user=root", "--log-facility=-", "--log-queries"], env=env)
     log = OutputReader(server.stderr)
     m = log.wait_for(r"started, version|failed.*", timeout=15)
     assert m.group(0).startswith("started"), m.group(0)
     assert files(unsock) == [f"{port}.sock", f"{port}.udp"]
     assert_no_udp_socket(port)
-    base = [dig, "@127.0.0.1", "-p", str(port), "+time=5", "+tries=1"]
-    out = unsock.run([*base, "+short", "example.test", "A"], timeout=30)
+    base = [dig, f"@{ip}", "-p", str(port), "+time=5", "+tries=1"]
+    out = unsock.run([*base, "+short", "example.test", "A"], env=env, timeout=30)
     assert out.stdout == b"10.1.2.3\n", out
-    log.wait_for(r"query\[A\] example\.test from 127\.0\.0\.1")
-    out = unsock.run([*base, "example.test", "A"], timeout=30)
+    log.wait_for(rf"query\[A\] example\.test from {re.escape(ip)}\n")
+    out = unsock.run([*base, "example.test", "A"], env=env, timeout=30)
     assert b"status: NOERROR" in out.stdout and b"10.1.2.3" in out.stdout, out.stdout
-    assert f"SERVER: 127.0.0.1#{port}(127.0.0.1) (UDP)".encode() in out.stdout, out.stdout
-    out = unsock.run([*base, "+tcp", "example.test", "A"], timeout=30)
-    assert f"SERVER: 127.0.0.1#{port}(127.0.0.1) (TCP)".encode() in out.stdout, out.stdout
+    assert f"SERVER: {ip}#{port}({ip}) (UDP)".encode() in out.stdout, out.stdout
+    out = unsock.run([*base, "+tcp", "example.test", "A"], env=env, timeout=30)
+    assert f"SERVER: {ip}#{port}({ip}) (TCP)".encode() in out.stdout, out.stdout
     assert b"10.1.2.3" in out.stdout
-    out = unsock.run([*base, "+short", "other.example.test", "A"], timeout=30)
+    out = unsock.run([*base, "+short", "other.example.test", "A"], env=env, timeout=30)
     assert out.stdout == b"10.1.2.3\n"  # --address covers subdomains
     assert_no_udp_socket(port)
     assert files(unsock) == [f"{port}.sock", f"{port}.udp"]

@@ -304,3 +304,45 @@ asyncio.run(main())
         assert lines[2 * i] == f"CONNECTED {i} from 127.0.0.1 ('127.0.0.1', 7819)"
         assert lines[2 * i + 1] == f"UNCONNECTED {i} from 127.0.0.1 ('127.0.0.1', 7819)"
     assert os.listdir(unsock.dir) == []
+
+
+def test_reply_address_follows_dup_and_fork(unsock):
+    """The implicit reply file lives as long as some descriptor of the socket
+    does: closing a dup or the parent's copy keeps it; the last close (the
+    child's exit) removes it."""
+    out = unsock.py("""
+import os, socket
+d = os.environ["UNSOCK_DIR"]
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+srv.bind(("127.0.0.1", 7820))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.sendto(b"first", ("127.0.0.1", 7820))
+me = c.getsockname()[1]
+path = os.path.join(d, "%d.udp" % me)
+data, addr = srv.recvfrom(100)
+copy = os.dup(c.fileno())
+os.close(copy)
+print("after closing a dup", os.path.exists(path), flush=True)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)   # the parent has closed its copy
+    c.sendto(b"from child", ("127.0.0.1", 7820))
+    c.settimeout(10)
+    print("child got", c.recv(100), flush=True)
+    c.close()
+    os._exit(0)
+os.close(r)
+c.close()
+print("after the parent's close", os.path.exists(path), flush=True)
+os.write(w, b"x")
+data, addr2 = srv.recvfrom(100)
+print(data, addr2 == addr, flush=True)
+srv.sendto(b"reply", addr2)
+os.waitpid(pid, 0)
+print("after the child's close", os.path.exists(path))
+""", env=unsock.env(UNSOCK_ADDR=WIDE))
+    assert out.splitlines() == [
+        "after closing a dup True", "after the parent's close True", "b'from child' True", "child got b'reply'",
+        "after the child's close False"]
