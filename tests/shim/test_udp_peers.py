@@ -5,14 +5,14 @@ on real UDP.
   connect only records the peer); sends report at most ECONNREFUSED, as
   Linux does after an ICMP port unreachable; once the server binds, the
   client's datagrams reach it.
-- A UDP socket that was converted (it talked to a covered address) can still
-  send to an address that is not covered, which goes over real UDP.
+- A UDP socket that was converted (it talked to a covered address) is a
+  unix socket: a datagram to an address that is not covered fails with
+  ENETUNREACH (real UDP would send it).
 - A sender never waits for a receiver that does not read: as on UDP,
   datagrams beyond what the receiver queues are dropped, and sendto returns
   at once, blocking or not (a unix datagram socket queues only
   net.unix.max_dgram_qlen datagrams, 10 by default, and then blocks the
   sender or fails with EAGAIN)."""
-
 
 from tests.shim.conftest import COVERED, REAL
 
@@ -70,8 +70,6 @@ def test_converted_socket_cannot_reach_uncovered_addresses(unsock):
     wrong place or vanishing."""
     out = unsock.py(MIXED, check=False)
     assert out.splitlines() == ["b'to covered'", "ENETUNREACH"]
-
-
 
 
 FLOOD = f"""
