@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* IPV6_RECVPKTINFO */
 #include "carry.h"
 
 #include "log.h"
@@ -61,6 +62,8 @@ static const struct carried {
     {IPPROTO_IPV6, IPV6_V6ONLY, -1, EMULATE},
     {IPPROTO_IPV6, IPV6_TCLASS, -1, EMULATE},
     {IPPROTO_IPV6, IPV6_UNICAST_HOPS, -1, EMULATE},
+    {IPPROTO_IP, IP_PKTINFO, -1, EMULATE},
+    {IPPROTO_IPV6, IPV6_RECVPKTINFO, -1, EMULATE},
 };
 
 #define NCARRIED (sizeof(carried) / sizeof(carried[0]))

@@ -6,9 +6,9 @@
 #undef _FORTIFY_SOURCE /* its inline recvfrom wrapper would clash with ours */
 #define _GNU_SOURCE    /* recvmmsg */
 #include "adopt.h"
+#include "cmsg.h"
 #include "fdtable.h"
 #include "init.h"
-#include "mmsg.h"
 #include "real.h"
 #include "sockaddr.h"
 
@@ -19,6 +19,7 @@
 /* What the program is told about senders on a converted socket. */
 struct view {
     bool datagram;
+    int pktinfo; /* the family of packet info the program asked for, or 0 */
     struct sockaddr_storage local;
 };
 
@@ -28,6 +29,7 @@ static bool converted_view(int fd, struct view *v)
     if (s == NULL)
         return false;
     v->datagram = s->type == SOCK_DGRAM;
+    v->pktinfo = v->datagram ? unsock_cmsg_pktinfo_wanted(s) : 0;
     v->local = s->local;
     if (s->local_len == 0)
         v->local.ss_family = (sa_family_t)s->family;
@@ -95,9 +97,13 @@ static void finish_msg(struct msghdr *msg, const struct msghdr *m, const struct 
 {
     struct sockaddr_storage shown;
     socklen_t sl = sender(v, un, m->msg_namelen, &shown);
-    unsock_copy_out(msg->msg_name, &msg->msg_namelen, &shown, sl, true);
+    if (msg->msg_name != NULL)
+        unsock_copy_out(msg->msg_name, &msg->msg_namelen, &shown, sl, true);
+    size_t capacity = msg->msg_controllen;
     msg->msg_controllen = m->msg_controllen;
     msg->msg_flags = m->msg_flags;
+    if (v->pktinfo != 0)
+        unsock_cmsg_add_pktinfo(msg, capacity, v->pktinfo, &v->local);
     if (msg->msg_controllen > 0)
         unsock_adopt_rights(msg);
 }
@@ -106,7 +112,8 @@ UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     unsock_init();
     struct view v;
-    if (msg == NULL || msg->msg_name == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v)) {
+    if (msg == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v) ||
+        (msg->msg_name == NULL && v.pktinfo == 0)) {
         ssize_t r = unsock_real.recvmsg(fd, msg, flags);
         if (r >= 0 && msg != NULL && msg->msg_controllen > 0)
             unsock_adopt_rights(msg);
@@ -133,10 +140,16 @@ UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
                 unsock_adopt_rights(&vec[i].msg_hdr);
         return r;
     }
-    struct sockaddr_un *names;
-    struct mmsghdr *copy = unsock_mmsg_copy(vec, &vlen, &names);
-    if (copy == NULL)
+    if (vlen > 1024)
+        vlen = 1024; /* UIO_MAXIOV, as the kernel caps it */
+    /* A copy of the vector whose messages have unix address buffers. */
+    struct mmsghdr *copy = malloc(vlen * (sizeof(*copy) + sizeof(struct sockaddr_un)));
+    if (copy == NULL) {
+        errno = ENOMEM;
         return -1;
+    }
+    memcpy(copy, vec, vlen * sizeof(*copy));
+    struct sockaddr_un *names = (struct sockaddr_un *)(copy + vlen);
     for (unsigned i = 0; i < vlen; i++) {
         copy[i].msg_hdr.msg_name = &names[i];
         copy[i].msg_hdr.msg_namelen = sizeof(names[i]);
@@ -144,12 +157,7 @@ UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
     int r = unsock_real.recvmmsg(fd, copy, vlen, flags, timeout);
     for (int i = 0; i < r; i++) {
         vec[i].msg_len = copy[i].msg_len;
-        if (vec[i].msg_hdr.msg_name != NULL)
-            finish_msg(&vec[i].msg_hdr, &copy[i].msg_hdr, &v, &names[i]);
-        else {
-            vec[i].msg_hdr.msg_controllen = copy[i].msg_hdr.msg_controllen;
-            vec[i].msg_hdr.msg_flags = copy[i].msg_hdr.msg_flags;
-        }
+        finish_msg(&vec[i].msg_hdr, &copy[i].msg_hdr, &v, &names[i]);
     }
     free(copy);
     return r;

@@ -2,10 +2,10 @@
  * socket files; a datagram socket sending before it is bound is converted
  * on the way (UDP clients usually never call bind or connect). */
 #define _GNU_SOURCE /* sendmmsg */
+#include "cmsg.h"
 #include "convert.h"
 #include "fdtable.h"
 #include "init.h"
-#include "mmsg.h"
 #include "log.h"
 #include "real.h"
 #include "sockaddr.h"
@@ -116,53 +116,60 @@ UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     unsock_init();
     struct sockaddr_un un;
     socklen_t ulen;
-    struct msghdr m;
     int how = msg == NULL ? ROUTE_AS_IS : route(fd, msg->msg_name, msg->msg_namelen, &un, &ulen);
-    switch (how) {
-    case ROUTE_AS_IS:
-        return unsock_real.sendmsg(fd, msg, flags);
-    case ROUTE_CONNECTED_DATAGRAM:
-        return sent(unsock_real.sendmsg(fd, msg, flags | MSG_DONTWAIT), iov_total(msg), fd, NULL);
-    case ROUTE_NO_ADDRESS:
-    case ROUTE_UNIX:
-        m = *msg;
-        m.msg_name = how == ROUTE_UNIX ? &un : NULL;
-        m.msg_namelen = how == ROUTE_UNIX ? ulen : 0;
-        return how == ROUTE_UNIX ? sent(unsock_real.sendmsg(fd, &m, flags | MSG_DONTWAIT), iov_total(msg), fd, &un)
-                                 : unsock_real.sendmsg(fd, &m, flags);
-    default:
+    if (how == ROUTE_AS_IS || how < 0)
+        return how < 0 ? -1 : unsock_real.sendmsg(fd, msg, flags);
+    /* A converted socket: without the IP-level control messages (a source
+     * address given with IP_PKTINFO) that a unix socket would refuse. */
+    struct msghdr m;
+    void *control;
+    if (unsock_cmsg_strip(msg, &m, &control) != 0)
         return -1;
+    ssize_t r;
+    if (how == ROUTE_NO_ADDRESS) {
+        m.msg_name = NULL;
+        m.msg_namelen = 0;
+        r = unsock_real.sendmsg(fd, &m, flags);
+    } else {
+        if (how == ROUTE_UNIX) {
+            m.msg_name = &un;
+            m.msg_namelen = ulen;
+        }
+        r = sent(unsock_real.sendmsg(fd, &m, flags | MSG_DONTWAIT), iov_total(msg), fd,
+                 how == ROUTE_UNIX ? &un : NULL);
     }
+    int saved = errno;
+    free(control);
+    errno = saved;
+    return r;
 }
 
+/* Messages for unsock (to covered or blocked addresses, or on a converted
+ * socket) go one by one through sendmsg() above, so that each is routed and
+ * dropped as UDP would drop it; the kernel's sendmmsg gets the rest. */
 UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
     unsock_init();
-    if (vec == NULL || vlen == 0)
-        return unsock_real.sendmmsg(fd, vec, vlen, flags);
-    /* One rewritten copy of the vector, each message with its own route. */
-    struct sockaddr_un *names;
-    struct mmsghdr *copy = unsock_mmsg_copy(vec, &vlen, &names);
-    if (copy == NULL)
-        return -1;
-    bool changed = false;
-    for (unsigned i = 0; i < vlen; i++) {
-        socklen_t ulen;
-        int how = route(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &names[i], &ulen);
-        if (how < 0) {
-            free(copy);
-            return -1;
-        }
-        if (how == ROUTE_UNIX || how == ROUTE_NO_ADDRESS) {
-            changed = true;
-            copy[i].msg_hdr.msg_name = how == ROUTE_UNIX ? &names[i] : NULL;
-            copy[i].msg_hdr.msg_namelen = how == ROUTE_UNIX ? ulen : 0;
-        }
+    bool ours = vec != NULL && unsock_fd_converted(fd);
+    for (unsigned i = 0; vec != NULL && !ours && i < vlen; i++) {
+        uint16_t port;
+        const struct msghdr *h = &vec[i].msg_hdr;
+        ours = unsock_addr_covered(h->msg_name, h->msg_namelen, &port) ||
+               unsock_addr_blocked(h->msg_name, h->msg_namelen);
     }
-    int r = unsock_real.sendmmsg(fd, changed ? copy : vec, vlen, flags);
-    if (changed && r > 0)
-        for (int i = 0; i < r; i++)
-            vec[i].msg_len = copy[i].msg_len;
-    free(copy);
-    return r;
+    if (!ours)
+        return unsock_real.sendmmsg(fd, vec, vlen, flags);
+    if (vlen > 1024)
+        vlen = 1024; /* UIO_MAXIOV, as the kernel caps it */
+    unsigned i;
+    for (i = 0; i < vlen; i++) {
+        ssize_t r = sendmsg(fd, &vec[i].msg_hdr, flags);
+        if (r < 0) {
+            if (i == 0)
+                return -1;
+            break;
+        }
+        vec[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
 }

@@ -14,12 +14,21 @@ bool unsock_opt_emulated(int level)
     return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6;
 }
 
-static struct unsock_opt *find(struct usock *s, int level, int name)
+static struct unsock_opt *find(const struct usock *s, int level, int name)
 {
     for (size_t i = 0; i < s->nopts; i++)
         if (s->opts[i].level == level && s->opts[i].name == name)
             return &s->opts[i];
     return NULL;
+}
+
+bool unsock_opt_enabled(const struct usock *s, int level, int name)
+{
+    const struct unsock_opt *o = find(s, level, name);
+    int v = 0;
+    if (o != NULL && o->len >= sizeof(v))
+        memcpy(&v, o->val, sizeof(v));
+    return v != 0;
 }
 
 int unsock_opt_store(struct usock *s, int level, int name, const void *val, socklen_t len)

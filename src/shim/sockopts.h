@@ -18,6 +18,9 @@ bool unsock_opt_emulated(int level);
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
+/* Whether an int option was set to a non-zero value (lock held). */
+bool unsock_opt_enabled(const struct usock *s, int level, int name);
+
 /* Record an option's value in s, as set by the program (lock held). */
 int unsock_opt_store(struct usock *s, int level, int name, const void *val, socklen_t len);
 
