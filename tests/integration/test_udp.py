@@ -179,11 +179,12 @@ def test_unconnected_python_client_and_server(unsock: Unsock) -> None:
     wait_for(lambda: files(unsock) == [], 10, "the server's socket file to go")
 
 
-@pytest.mark.parametrize("ip", ["127.0.0.1"])  # "::1": test_dnsmasq_ipv6.py
+@pytest.mark.parametrize("ip", ["127.0.0.1", "::1"])
 def test_dnsmasq_answers_dig_over_udp_and_tcp(unsock: Unsock, tmp_path: Path, ip: str) -> None:
     """dnsmasq binds UDP and TCP on IP:PORT: DIR/PORT.udp and DIR/PORT.sock.
     dig under the shim asks over UDP (from an implicit reply address) and
-    over TCP."""
+    over TCP, over IPv4 and IPv6 (dnsmasq drops IPv6 queries that come
+    without an IPV6_PKTINFO control message)."""
     dnsmasq, dig = require_program("dnsmasq"), require_program("dig")
     port = 19305 if ip == "127.0.0.1" else 19307
     env = unsock.env(UNSOCK_ADDR="127.0.0.0/8,::1/128")
