@@ -44,7 +44,7 @@ static socklen_t sender(const struct view *v, const struct sockaddr_un *un, sock
         return 0;
     size_t off = offsetof(struct sockaddr_un, sun_path);
     int port = len > off ? unsock_path_port(un->sun_path, strnlen(un->sun_path, len - off)) : -1;
-    return unsock_other_end(&v->local, port < 0 ? 0 : (uint16_t)port, out);
+    return unsock_reply_addr(&v->local, port < 0 ? 0 : (uint16_t)port, out);
 }
 
 /* The kernel's checks of an address length, made before anything is

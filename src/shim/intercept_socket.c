@@ -149,7 +149,7 @@ static int implicit_bind(int tmp, struct usock *s, const struct sockaddr *dest, 
         return -1;
     struct sockaddr_storage d;
     memcpy(&d, dest, unsock_inet_len(dest->sa_family));
-    s->local_len = unsock_other_end(&d, port, &s->local);
+    s->local_len = unsock_reply_addr(&d, port, &s->local);
     return 0;
 }
 

@@ -161,6 +161,18 @@ socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, st
     return sizeof(*in);
 }
 
+socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out)
+{
+    socklen_t len = unsock_other_end(end, port, out);
+    uint16_t ignored;
+    if (!unsock_addr_covered((const struct sockaddr *)out, len, &ignored) &&
+        unsock_addr_covered((const struct sockaddr *)end, len, &ignored)) {
+        memcpy(out, end, len);
+        ((struct sockaddr_in *)out)->sin_port = htons(port); /* sin6_port is at the same offset */
+    }
+    return len;
+}
+
 uint16_t unsock_pseudo_port(void)
 {
     /* Cycle through the kernel's default ephemeral range, from a random

@@ -30,6 +30,12 @@ socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *o
  * loopback and wildcard addresses, else end's own address (a local one). */
 socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out);
 
+/* The same for a datagram peer, which the program may answer: where the
+ * kernel's choice is not covered (UNSOCK_ADDR=127.0.0.2 leaves out
+ * 127.0.0.1), end's own covered address, so that the reply comes back
+ * through unsock. */
+socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out);
+
 /* sizeof(struct sockaddr_in) or sizeof(struct sockaddr_in6). */
 socklen_t unsock_inet_len(int family);
 
