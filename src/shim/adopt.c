@@ -46,7 +46,7 @@ void unsock_adopt(int fd)
     if (s == NULL)
         return;
     struct sockaddr_storage named;
-    socklen_t named_len = unsock_fake_addr(AF_INET, (uint16_t)port, &named);
+    socklen_t named_len = unsock_fake_addr((uint16_t)port, &named);
     if (client) {
         s->peer = named;
         s->peer_len = named_len;

@@ -31,7 +31,7 @@ static socklen_t foreign_addr(const struct sockaddr_storage *got, socklen_t gotl
                    ((unsock_cfg.accept_convert_all && (fam == AF_UNIX || fam == AF_VSOCK || fam == AF_TIPC)) ||
                     (unsock_cfg.accept_convert_vsock && fam == AF_VSOCK));
     if (convert)
-        return unsock_fake_addr(AF_INET, 0, out);
+        return unsock_fake_addr(0, out);
     memcpy(out, got, gotlen);
     return gotlen;
 }
@@ -70,7 +70,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
             shown = s->peer;
             shownlen = s->peer_len;
         } else {
-            shownlen = unsock_fake_addr(ls->family, 0, &shown);
+            shownlen = unsock_fake_addr(0, &shown);
         }
         unsock_unlock();
     }

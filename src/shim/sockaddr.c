@@ -115,10 +115,8 @@ int unsock_path_port(const char *path, size_t len)
     return -1;
 }
 
-socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out)
-{
-    (void)family; /* UNSOCK_ACCEPT_CONVERT_* report IPv4, as in the original */
-    memset(out, 0, sizeof(*out));
+socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out)
+{    memset(out, 0, sizeof(*out));
     struct sockaddr_in *in = (struct sockaddr_in *)out;
     in->sin_family = AF_INET;
     in->sin_port = htons(port);

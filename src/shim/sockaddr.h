@@ -21,8 +21,9 @@ socklen_t unsock_port_sockaddr(uint16_t port, int type, struct sockaddr_un *out)
 /* The port of a socket file path DIR/PORT.sock or DIR/PORT.udp, or -1. */
 int unsock_path_port(const char *path, size_t len);
 
-/* An address of the program's family carrying the configured address. */
-socklen_t unsock_fake_addr(int family, uint16_t port, struct sockaddr_storage *out);
+/* An IPv4 address with the first IPv4 address of UNSOCK_ADDR (as written),
+ * what UNSOCK_ACCEPT_CONVERT_* report, as in the original. */
+socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out);
 
 /* The other end of a converted connection or datagram exchange one end of
  * which is end (AF_INET or AF_INET6), with the given port: as the kernel's
