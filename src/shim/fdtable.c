@@ -20,6 +20,7 @@ struct slot {
     _Atomic uint64_t touched;
     atomic_uint gen;          /* changes whenever the descriptor is closed or replaced */
     atomic_int created;       /* domain << 16 | type of an IP socket made by socket(), else 0 */
+    atomic_int sock_type;     /* sock->type, readable without the lock; 0 if not converted */
     /* The epoll registration of a descriptor not converted yet. */
     atomic_int ep_fd;         /* the epoll descriptor + 1; 0 for none */
     atomic_uint ep_gen;       /* the epoll descriptor's gen when registered */
@@ -114,6 +115,12 @@ bool unsock_fd_converted(int fd)
     return s != NULL && atomic_load_explicit(&s->sock, memory_order_acquire) != NULL;
 }
 
+int unsock_fd_converted_type(int fd)
+{
+    struct slot *s = slot_peek(fd);
+    return s != NULL ? atomic_load_explicit(&s->sock_type, memory_order_relaxed) : 0;
+}
+
 struct usock *unsock_fd_lock(int fd)
 {
     if (!unsock_fd_converted(fd))
@@ -195,6 +202,7 @@ static void sock_finish(struct usock *s)
 static void slot_forget(struct slot *slot)
 {
     atomic_store_explicit(&slot->created, 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->sock_type, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->touched, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->ep_fd, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&slot->gen, 1, memory_order_release);
@@ -210,6 +218,8 @@ void unsock_fd_set_locked(int fd, struct usock *s)
         s->refs++;
     atomic_store_explicit(&slot->sock, s, memory_order_release);
     slot_forget(slot);
+    if (s != NULL)
+        atomic_store_explicit(&slot->sock_type, s->type, memory_order_relaxed);
     if (old != NULL && (old = sock_unref_locked(old)) != NULL)
         sock_finish(old);
 }

@@ -58,6 +58,9 @@ void unsock_fdtable_init(void);
 /* Lock-free: true if fd refers to a converted socket. */
 bool unsock_fd_converted(int fd);
 
+/* Lock-free: the socket type (SOCK_STREAM, ...) of a converted fd, or 0. */
+int unsock_fd_converted_type(int fd);
+
 /* The converted socket of fd with the lock held, or NULL (lock not held). */
 struct usock *unsock_fd_lock(int fd);
 
