@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, cli_control
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .errors import UnsockError
 from .launch import build_environment, exec_program
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _config_options(env)
 
     sub.add_parser("lib", help="print the absolute path of libunsock.so")
+    cli_control.add_parser(sub, _Parser)
     return parser
 
 
@@ -116,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "env":
             return _env(args)
+        if args.command == "control":
+            return cli_control.run(args)
         print(library_path())
         return 0
     except UnsockError as e:
