@@ -32,12 +32,12 @@ static int copy_owner(int from, int to)
     return 0;
 }
 
-int unsock_swap_prepare(int fd, struct usock *s)
+int unsock_swap_prepare(int fd, struct usock *s, int domain)
 {
     int fl = unsock_real.fcntl(fd, F_GETFL);
     if (fl < 0)
         return -1;
-    int tmp = unsock_real.socket(AF_UNIX, s->type | SOCK_CLOEXEC, 0);
+    int tmp = unsock_real.socket(domain, s->type | SOCK_CLOEXEC, 0);
     if (tmp < 0)
         return -1;
     uint64_t touched = unsock_fd_touched(fd);

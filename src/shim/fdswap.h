@@ -12,10 +12,11 @@
 /* The socket type of fd (SOCK_STREAM, ...), or -1 with errno (ENOTSOCK). */
 int unsock_socket_type(int fd);
 
-/* A new AF_UNIX socket of s->type carrying fd's O_NONBLOCK, owner, signal,
+/* A new socket of `domain` (AF_UNIX, or what a control file names) and
+ * s->type carrying fd's O_NONBLOCK, owner, signal,
  * and the socket options the program set; the TCP- and IP-level options are
  * recorded in s for emulation. -1 on error. */
-int unsock_swap_prepare(int fd, struct usock *s);
+int unsock_swap_prepare(int fd, struct usock *s, int domain);
 
 /* Put tmp in place of fd, keeping fd's number, FD_CLOEXEC, O_ASYNC and
  * epoll registration; closes tmp. */

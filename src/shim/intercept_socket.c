@@ -1,4 +1,5 @@
 /* socket, socketpair, bind, connect: where IP sockets become unix sockets. */
+#include "controlfile.h"
 #include "convert.h"
 #include "fdswap.h"
 #include "init.h"
@@ -114,7 +115,7 @@ static int prepare(int fd, int family, int type, struct usock **out)
     struct usock *s = unsock_sock_new(family, type);
     if (s == NULL)
         return -1;
-    int tmp = unsock_swap_prepare(fd, s);
+    int tmp = unsock_swap_prepare(fd, s, AF_UNIX);
     if (tmp < 0) {
         unsock_sock_free(s);
         return -1;
@@ -127,6 +128,53 @@ static void abandon(int tmp, struct usock *s)
 {
     close_keep_errno(tmp);
     unsock_sock_free(s);
+}
+
+enum { VIA_DONE = 0, VIA_NOT_CONTROL = 1, VIA_IN_PROGRESS = 2 };
+
+/* The socket file at path may be a control file: then fd's new socket is
+ * of the family it names, with its parameters, bound or connected to its
+ * destination, in *out. VIA_NOT_CONTROL (errno kept) if path is not a
+ * control file; -1 with errno if it is one that cannot be used: malformed
+ * (the program's errno stays: ECONNREFUSED / EADDRINUSE), Firecracker for
+ * bind (EINVAL, as the original). */
+static int via_control_file(int fd, struct usock *s, const char *path, bool binding, int *out)
+{
+    int saved = errno;
+    struct unsock_control c;
+    const char *why = NULL;
+    switch (unsock_control_read(path, &c, &why)) {
+    case CONTROL_NONE:
+        errno = saved;
+        return VIA_NOT_CONTROL;
+    case CONTROL_BAD:
+        unsock_debug("%s: %s is not a usable control file: %s", binding ? "bind" : "connect", path, why);
+        errno = saved;
+        return -1;
+    case CONTROL_FIRECRACKER:
+        unsock_debug("%s: %s: Firecracker control files are not supported yet", binding ? "bind" : "connect",
+                     path);
+        errno = binding ? EINVAL : ECONNREFUSED;
+        return -1;
+    case CONTROL_SOCKET:
+        break;
+    }
+    sa_family_t family;
+    memcpy(&family, c.dest, sizeof(family));
+    int tmp = unsock_swap_prepare(fd, s, family);
+    if (tmp < 0)
+        return -1;
+    unsock_control_apply_params(tmp, &c);
+    const struct sockaddr *dest = (const struct sockaddr *)c.dest;
+    int r = binding ? unsock_real.bind(tmp, dest, c.dest_len) : unsock_real.connect(tmp, dest, c.dest_len);
+    if (r != 0 && !(errno == EINPROGRESS && !binding)) {
+        unsock_debug("%s via %s (family %d): %s", binding ? "bind" : "connect", path, family, strerror(errno));
+        close_keep_errno(tmp);
+        return -1;
+    }
+    *out = tmp;
+    unsock_debug("%s fd %d via control file %s: family %d", binding ? "bind" : "connect", fd, path, family);
+    return r == 0 ? VIA_DONE : VIA_IN_PROGRESS;
 }
 
 /* UNSOCK_BLOCK_INET: an IPv4 address that unsock does not cover. */
@@ -173,6 +221,20 @@ int unsock_convert_for_send(int fd, const struct sockaddr *dest)
     return 0;
 }
 
+static void set_local(struct usock *s, const struct sockaddr *addr, uint16_t port)
+{
+    s->local_len = unsock_inet_len(addr->sa_family);
+    memcpy(&s->local, addr, s->local_len);
+    /* sin_port and sin6_port are at the same offset */
+    ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
+}
+
+static int bound_via_control_file(int tmp, int fd, struct usock *s, const struct sockaddr *addr, uint16_t port)
+{
+    set_local(s, addr, port);
+    return install(tmp, fd, s, NULL);
+}
+
 UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     unsock_init();
@@ -198,16 +260,24 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     } else {
         socklen_t ulen = unsock_port_sockaddr(port, type, &un);
         r = unsock_sockfile_bind(tmp, &un, ulen, true);
+        if (r != 0 && errno == EADDRINUSE) {
+            int other = -1, v = via_control_file(fd, s, un.sun_path, true, &other);
+            if (v != VIA_NOT_CONTROL) {
+                close_keep_errno(tmp);
+                if (v < 0) {
+                    unsock_sock_free(s);
+                    return -1;
+                }
+                return bound_via_control_file(other, fd, s, addr, port);
+            }
+        }
     }
     if (r != 0) {
         unsock_debug("bind fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
         abandon(tmp, s);
         return -1;
     }
-    s->local_len = unsock_inet_len(addr->sa_family);
-    memcpy(&s->local, addr, s->local_len);
-    /* sin_port and sin6_port are at the same offset */
-    ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
+    set_local(s, addr, port);
     if (addr->sa_family == AF_INET6) {
         /* As the kernel does, a bind to one IPv6 address (not :: and not
          * IPv4-mapped) makes the socket IPv6-only. */
@@ -260,6 +330,25 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             return -1;
         }
         r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
+        if (r != 0 && errno == ECONNREFUSED && type == SOCK_STREAM) {
+            int other = -1, v = via_control_file(fd, s, un.sun_path, false, &other);
+            if (v != VIA_NOT_CONTROL) {
+                close_keep_errno(tmp);
+                if (v < 0) {
+                    unsock_sock_free(s);
+                    return -1;
+                }
+                set_peer(s, addr);
+                s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+                if (install(other, fd, s, NULL) != 0)
+                    return -1;
+                if (v == VIA_IN_PROGRESS) {
+                    errno = EINPROGRESS;
+                    return -1;
+                }
+                return 0;
+            }
+        }
         pending = r != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
         if (r != 0 && !pending && bound.sun_path[0] != '\0')
             unlink(bound.sun_path);

@@ -1,0 +1,88 @@
+"""Control files end to end in the guest: python http.server under the shim
+bound to 127.0.0.1:PORT whose socket file is a control file naming AF_VSOCK
+(or AF_TIPC), and curl under the shim reaching it through a second
+directory whose control file connects there — real traffic over the guest
+kernel's vsock loopback and TIPC. One guest boot runs every case."""
+
+from __future__ import annotations
+
+import shlex
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.vm.harness import Guest, Result
+from unsock import library_path
+
+AF_VSOCK, AF_TIPC = 40, 30
+VMADDR_CID_ANY, VMADDR_CID_LOCAL = 0xFFFFFFFF, 1
+TIPC_ADDR_NAME, TIPC_CLUSTER_SCOPE = 2, 2
+MAGIC = 0x4B534E55
+
+
+def control_record(dest: bytes) -> bytes:
+    """The original unsock's 452-byte record with no proxy and no parameters."""
+    head = struct.pack("=QQIIII", MAGIC, 0, 0, len(dest), 0, 0)
+    return head + bytes(128) + dest.ljust(128, b"\0") + bytes(4 * 40) + bytes(4)
+
+
+def vsock(cid: int, port: int) -> bytes:
+    return struct.pack("=HHII4x", AF_VSOCK, 0, port, cid)  # struct sockaddr_vm, 16 bytes
+
+
+def tipc_name(type_: int, instance: int) -> bytes:
+    return struct.pack("=HBbIII", AF_TIPC, TIPC_ADDR_NAME, TIPC_CLUSTER_SCOPE, type_, instance, 0)
+
+
+CASES = {
+    "vsock": (vsock(VMADDR_CID_ANY, 5000), vsock(VMADDR_CID_LOCAL, 5000)),
+    "tipc": (tipc_name(1000, 99), tipc_name(1000, 99)),
+}
+
+
+@pytest.fixture(scope="module")
+def share(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ctl")
+
+
+@pytest.fixture(scope="module")
+def run(guest: Guest, share: Path) -> Result:
+    lines = ["set -u"]
+    lib = shlex.quote(str(library_path()))
+    for n, (name, (server_dest, client_dest)) in enumerate(CASES.items()):
+        port = 8000 + n
+        server_dir, client_dir, site = share / f"{name}-server", share / f"{name}-client", share / f"{name}-site"
+        for d in (server_dir, client_dir, site):
+            d.mkdir()
+        (server_dir / f"{port}.sock").write_bytes(control_record(server_dest))
+        (client_dir / f"{port}.sock").write_bytes(control_record(client_dest))
+        (site / "index.html").write_text(f"hello over {name}\n")
+        env = f"LD_PRELOAD={lib} UNSOCK_ADDR=127.0.0.1/8"
+        lines += [
+            f"{env} UNSOCK_DIR={server_dir} {shlex.quote(sys.executable)} -m http.server --bind 127.0.0.1 {port}"
+            f" --directory {site} >{share}/{name}.server.log 2>&1 &",
+            "server=$!",
+            # the server is ready when its bind went through the control file
+            f"for i in $(seq 100); do {env} UNSOCK_DIR={client_dir} curl -s -o /dev/null"
+            f" http://127.0.0.1:{port}/ && break; sleep 0.1; done",
+            f"echo {name}: $({env} UNSOCK_DIR={client_dir} curl -sS http://127.0.0.1:{port}/index.html 2>&1)",
+            f"echo {name} plain: $(curl -sS -m 2 http://127.0.0.1:{port}/ 2>&1 | head -c 60)",
+            "kill $server; wait $server 2>/dev/null",
+            f"echo {name} files: $(ls {server_dir} {client_dir} | tr '\\n' ' ')",
+        ]
+    return guest.run("\n".join(lines) + "\n", timeout=150, share=share)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_http_over_control_file(run: Result, name: str) -> None:
+    assert f"{name}: hello over {name}" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_nothing_on_tcp_and_control_files_kept(run: Result, name: str) -> None:
+    plain = next(line for line in run.stdout.splitlines() if line.startswith(f"{name} plain:"))
+    assert "Connection refused" in plain or "Failed to connect" in plain, plain
+    files = next(line for line in run.stdout.splitlines() if line.startswith(f"{name} files:"))
+    assert files.count(".sock") == 2, files
