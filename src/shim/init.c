@@ -5,6 +5,7 @@
 #include "fdtable.h"
 #include "log.h"
 #include "real.h"
+#include "tool.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ static void init_once(void)
     const char *missing = unsock_real_resolve();
     if (missing != NULL)
         unsock_fatal("the C library has no '%s': libunsock.so supports glibc and musl on Linux", missing);
+    if (unsock_executed_directly())
+        return; /* the control-file tool (tool.c): nothing to convert */
     char err[400];
     if (unsock_config_parse(&unsock_cfg, env, err, sizeof(err)) != 0)
         unsock_fatal("%s", err);
