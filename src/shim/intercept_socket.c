@@ -10,6 +10,7 @@
 #include "sockopts.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,33 @@ static void abandon(int tmp, struct usock *s)
 
 enum { VIA_DONE = 0, VIA_NOT_CONTROL = 1, VIA_IN_PROGRESS = 2 };
 
+/* Connect through a Firecracker multiplexer: a unix stream socket for fd
+ * (its options and O_NONBLOCK carried) does the whole handshake before it
+ * is installed, so the program never sees a byte of it. The handshake is
+ * synchronous even on a non-blocking socket, bounded by the socket's send
+ * and receive timeouts (10 s each if unset); a non-blocking connect then
+ * reports EINPROGRESS and the socket is at once writable with SO_ERROR 0.
+ * On failure fd is untouched (ECONNREFUSED, ETIMEDOUT or EACCES). */
+static int via_firecracker(int fd, struct usock *s, const char *path, const struct unsock_control *c, int *out)
+{
+    int tmp = unsock_swap_prepare(fd, s, AF_UNIX);
+    if (tmp < 0)
+        return -1;
+    unsock_control_apply_params(tmp, c);
+    if (unsock_control_firecracker(tmp, c, path) != 0) {
+        close_keep_errno(tmp);
+        return -1;
+    }
+    int fl = unsock_real.fcntl(tmp, F_GETFL);
+    if (fl < 0) {
+        close_keep_errno(tmp);
+        return -1;
+    }
+    *out = tmp;
+    unsock_debug("connect fd %d via Firecracker control file %s", fd, path);
+    return (fl & O_NONBLOCK) != 0 ? VIA_IN_PROGRESS : VIA_DONE;
+}
+
 /* The socket file at path may be a control file: then fd's new socket is
  * of the family it names, with its parameters, bound or connected to its
  * destination, in *out. VIA_NOT_CONTROL (errno kept) if path is not a
@@ -152,18 +180,23 @@ static int via_control_file(int fd, struct usock *s, const char *path, bool bind
         errno = saved;
         return -1;
     case CONTROL_FIRECRACKER:
-        unsock_debug("%s: %s: Firecracker control files are not supported yet", binding ? "bind" : "connect",
-                     path);
-        errno = binding ? EINVAL : ECONNREFUSED;
-        return -1;
+        if (binding) {
+            unsock_debug("bind: %s is a Firecracker control file, which only connects", path);
+            errno = EINVAL;
+            return -1;
+        }
+        return via_firecracker(fd, s, path, &c, out);
     case CONTROL_SOCKET:
         break;
     }
     sa_family_t family;
     memcpy(&family, c.dest, sizeof(family));
     int tmp = unsock_swap_prepare(fd, s, family);
-    if (tmp < 0)
+    if (tmp < 0) {
+        unsock_debug("%s via %s: no socket of family %d: %s", binding ? "bind" : "connect", path, family,
+                     strerror(errno));
         return -1;
+    }
     unsock_control_apply_params(tmp, &c);
     const struct sockaddr *dest = (const struct sockaddr *)c.dest;
     int r = binding ? unsock_real.bind(tmp, dest, c.dest_len) : unsock_real.connect(tmp, dest, c.dest_len);
