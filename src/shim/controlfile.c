@@ -22,7 +22,8 @@
 enum unsock_control_kind unsock_control_read(const char *path, struct unsock_control *out, const char **why)
 {
     struct stat st;
-    if (lstat(path, &st) != 0 || S_ISSOCK(st.st_mode))
+    /* Followed through symlinks, as the original and unsock.controlfile do. */
+    if (stat(path, &st) != 0 || S_ISSOCK(st.st_mode))
         return CONTROL_NONE;
     if (!S_ISREG(st.st_mode)) {
         *why = "not a socket and not a regular file";
@@ -32,7 +33,7 @@ enum unsock_control_kind unsock_control_read(const char *path, struct unsock_con
         *why = "not 452 bytes long, the size of a control file";
         return CONTROL_BAD;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         *why = "unreadable";
         return CONTROL_BAD;

@@ -174,10 +174,16 @@ def make_dangling_symlink(path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["connect", "connect-nb", "bind"])
-@pytest.mark.parametrize("make", [make_fifo, make_dir, make_symlink_to_bad], ids=["fifo", "directory", "symlink"])
-def test_not_a_regular_file_is_refused_without_blocking(unsock, cprog, make, mode):
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [(make_fifo, "regular file"), (make_dir, "regular file"), (make_symlink_to_bad, "no control-file magic")],
+    ids=["fifo", "directory", "symlink"],
+)
+def test_not_a_regular_file_is_refused_without_blocking(unsock, cprog, make, reason, mode):
+    """A symlink is followed, as by the original and unsock.controlfile: the
+    file it points to is judged."""
     make(unsock.path(PORT))
-    assert_rejected(unsock, cprog, mode, "regular file")
+    assert_rejected(unsock, cprog, mode, reason)
     if make is make_dir:
         assert (unsock.path(PORT) / "inside").read_bytes() == b"x"
 
