@@ -72,12 +72,47 @@ def run(guest: Guest, share: Path) -> Result:
             "kill $server; wait $server 2>/dev/null",
             f"echo {name} files: $(ls {server_dir} {client_dir} | tr '\\n' ' ')",
         ]
+    lines += two_tipc_instances(share, lib)
     return guest.run("\n".join(lines) + "\n", timeout=150, share=share)
+
+
+def two_tipc_instances(share: Path, lib: str) -> list[str]:
+    """Two servers on one TIPC service type, instances 1 and 2, each behind its own
+    TCP port of the client: every request reaches the instance its file names."""
+    lines = []
+    for instance in (1, 2):
+        server_dir, site = share / f"tipc{instance}-server", share / f"tipc{instance}-site"
+        server_dir.mkdir()
+        site.mkdir()
+        (server_dir / "8100.sock").write_bytes(control_record(tipc_name(2000, instance)))
+        (site / "index.html").write_text(f"instance {instance}\n")
+        lines.append(
+            f"LD_PRELOAD={lib} UNSOCK_ADDR=127.0.0.1/8 UNSOCK_DIR={server_dir} {shlex.quote(sys.executable)}"
+            f" -m http.server --bind 127.0.0.1 8100 --directory {site} >/dev/null 2>&1 &"
+        )
+        lines.append("servers=\"${servers:-} $!\"")
+    client_dir = share / "tipc-instances-client"
+    client_dir.mkdir()
+    for instance, port in ((1, 8101), (2, 8102)):
+        (client_dir / f"{port}.sock").write_bytes(control_record(tipc_name(2000, instance)))
+    env = f"LD_PRELOAD={lib} UNSOCK_ADDR=127.0.0.1/8 UNSOCK_DIR={client_dir}"
+    for port in (8101, 8102):
+        lines.append(
+            f"echo port {port}: $({env} curl -s --retry 20 --retry-all-errors --retry-delay 1"
+            f" http://127.0.0.1:{port}/ 2>&1)"
+        )
+    lines.append("kill $servers; wait $servers 2>/dev/null")
+    return lines
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_http_over_control_file(run: Result, name: str) -> None:
     assert f"{name}: hello over {name}" in run.stdout, run.stdout + run.stderr
+
+
+def test_two_tipc_instances_each_reached_by_name(run: Result) -> None:
+    assert "port 8101: instance 1" in run.stdout, run.stdout + run.stderr
+    assert "port 8102: instance 2" in run.stdout, run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("name", list(CASES))
