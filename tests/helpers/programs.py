@@ -38,19 +38,25 @@ def require_path(pattern: str, what: str) -> Path:
     return found[-1]
 
 
-def tcp_listening_ports() -> set[int]:
-    """Ports of every TCP socket in LISTEN state in this network namespace (v4 and v6)."""
+def proc_net_ports(proto: str, state: str | None = None) -> set[int]:
+    """Local ports of the real sockets of a protocol ("tcp", "udp") in this network
+    namespace, IPv4 and IPv6, optionally only those in one state (hex, "0A" = LISTEN)."""
     ports: set[int] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except FileNotFoundError:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
+            if len(fields) > 3 and (state is None or fields[3] == state):
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def tcp_listening_ports() -> set[int]:
+    """Ports of every TCP socket in LISTEN state in this network namespace (v4 and v6)."""
+    return proc_net_ports("tcp", "0A")
 
 
 def assert_no_tcp_listener(port: int, host: str = "127.0.0.1") -> None:

@@ -18,24 +18,14 @@ import pytest
 
 from tests.helpers.output import OutputReader
 from tests.helpers.proc import Unsock, wait_for, wait_for_path
-from tests.helpers.programs import require_program
+from tests.helpers.programs import proc_net_ports, require_program
 
 pytestmark = pytest.mark.program("socat")
 
 
 def udp_bound_ports() -> set[int]:
     """Local ports of every real UDP socket in this network namespace (v4 and v6)."""
-    ports: set[int] = set()
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 1:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
+    return proc_net_ports("udp")
 
 
 def assert_no_udp_socket(port: int) -> None:
