@@ -6,6 +6,7 @@ kernel's vsock loopback and TIPC. One guest boot runs every case."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import struct
 import sys
@@ -73,6 +74,12 @@ def run(guest: Guest, share: Path) -> Result:
             f"echo {name} files: $(ls {server_dir} {client_dir} | tr '\\n' ' ')",
         ]
     lines += two_tipc_instances(share, lib)
+    probe = Path(__file__).with_name("guest_accept_convert.py")
+    for switch in ("UNSOCK_ACCEPT_CONVERT_VSOCK", "UNSOCK_ACCEPT_CONVERT_ALL"):
+        lines.append(
+            f"echo {switch}: $(LD_PRELOAD={lib} UNSOCK_DIR={share} {switch}=1 {shlex.quote(sys.executable)}"
+            f" {shlex.quote(str(probe))} 2>&1)"
+        )
     return guest.run("\n".join(lines) + "\n", timeout=150, share=share)
 
 
@@ -108,6 +115,27 @@ def two_tipc_instances(share: Path, lib: str) -> list[str]:
 @pytest.mark.parametrize("name", list(CASES))
 def test_http_over_control_file(run: Result, name: str) -> None:
     assert f"{name}: hello over {name}" in run.stdout, run.stdout + run.stderr
+
+
+def accept_report(run: Result, switch: str) -> dict[str, dict[str, object]]:
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith(f"{switch}: "))
+    report: dict[str, dict[str, object]] = json.loads(line.split(": ", 1)[1])
+    return report
+
+
+def test_accept_convert_vsock_reports_vsock_peers_as_ipv4(run: Result) -> None:
+    """UNSOCK_ACCEPT_CONVERT_VSOCK=1: a VSOCK peer looks like UNSOCK_ADDR (the
+    default 127.175.0.0), port 0, as in the original; TIPC peers stay TIPC."""
+    report = accept_report(run, "UNSOCK_ACCEPT_CONVERT_VSOCK")
+    assert report["vsock"]["accept"] == ["127.175.0.0", 0]
+    assert report["tipc"]["accept"][0] == 3  # TIPC_ADDR_ID: a TIPC address, unchanged
+
+
+def test_accept_convert_all_reports_tipc_peers_as_ipv4(run: Result) -> None:
+    report = accept_report(run, "UNSOCK_ACCEPT_CONVERT_ALL")
+    assert report["vsock"]["accept"] == ["127.175.0.0", 0]
+    assert report["tipc"]["accept"] == ["127.175.0.0", 0]
+    assert report["tipc"]["getpeername"] == ["127.175.0.0", 0]
 
 
 def test_two_tipc_instances_each_reached_by_name(run: Result) -> None:
