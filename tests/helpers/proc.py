@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from unsock import library_path
@@ -111,3 +113,29 @@ def stop(p: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float =
     if p.stderr:
         p.stderr.close()
     return p.returncode
+
+
+def native_unix_server(
+    path: Path, reply: bytes | Callable[[bytes], bytes], backlog: int = 4
+) -> tuple[socket.socket, threading.Thread, list[bytes]]:
+    """A plain AF_UNIX server at path that reads one connection to EOF and answers
+    with reply (or reply(what it read)); returns the socket, its thread and what it read."""
+    received: list[bytes] = []
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(backlog)
+    srv.settimeout(20)
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(20)
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+            received.append(data)
+            conn.sendall(reply(data) if callable(reply) else reply)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv, t, received

@@ -13,13 +13,12 @@ import os
 import re
 import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.output import OutputReader, unsock_cli
-from tests.helpers.proc import Unsock
+from tests.helpers.proc import Unsock, native_unix_server
 from tests.helpers.programs import plain_env, require_program, tcp_listening_ports
 
 pytestmark = pytest.mark.program("python3")
@@ -127,29 +126,6 @@ def test_dual_stack_server(unsock: Unsock, docroot: Path) -> None:
     assert unsock.run(curl(f"http://[::1]:{port}/hello.txt"), env=env).stdout == BODY
     assert unsock.run(curl(f"http://127.0.0.1:{port}/hello.txt"), env=env).stdout == BODY
     assert unsock.run(curl(f"http://[::ffff:127.0.0.1]:{port}/hello.txt"), env=env).stdout == BODY
-
-
-def native_unix_server(path: Path, reply: bytes) -> tuple[socket.socket, threading.Thread, list[bytes]]:
-    """A plain AF_UNIX server at path answering one connection with reply after its EOF."""
-    received: list[bytes] = []
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(4)
-    srv.settimeout(20)
-
-    def serve() -> None:
-        conn, _ = srv.accept()
-        with conn:
-            conn.settimeout(20)
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-            received.append(data)
-            conn.sendall(reply)
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    return srv, t, received
 
 
 def test_clients_to_ipv6_loopback_reach_native_unix_server(unsock: Unsock) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.output import Drain, OutputReader
-from tests.helpers.proc import Unsock
+from tests.helpers.proc import Unsock, native_unix_server
 from tests.helpers.programs import assert_no_tcp_listener, require_program
 
 pytestmark = pytest.mark.program("nc")
@@ -71,24 +70,9 @@ def test_client_to_native_unix_server(unsock: Unsock) -> None:
     """nc under the shim connects to 127.0.0.1:PORT and reaches a plain
     AF_UNIX server listening at DIR/PORT.sock."""
     port = 18203
-    received: list[bytes] = []
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(unsock.path(port)))
-    srv.listen(1)
-    srv.settimeout(20)
-
-    def serve() -> None:
-        conn, _ = srv.accept()
-        with conn:
-            conn.settimeout(20)
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-            received.append(data)
-            conn.sendall(b"native reply for " + str(len(data)).encode() + b"\n")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    srv, t, received = native_unix_server(
+        unsock.path(port), lambda data: b"native reply for " + str(len(data)).encode() + b"\n", backlog=1
+    )
     try:
         to_server = payload(b"client", 256 * 1024)
         out = unsock.run([nc(), "-N", "127.0.0.1", str(port)], input=to_server, timeout=60)
