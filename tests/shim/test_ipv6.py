@@ -27,6 +27,18 @@ def is_unix(s):
         return any(line.split()[6] == ino for line in list(f)[1:] if len(line.split()) > 6)
 """
 
+# A listener, a client, the accepted socket and a UDP socket, all on ::1: the
+# four roles whose options the IPv6 tests compare with the kernel's.
+FOUR_SOCKETS6 = """
+l = socket.socket(socket.AF_INET6)
+l.bind(("::1", 0))
+l.listen()
+c = socket.create_connection(l.getsockname()[:2])
+a, _ = l.accept()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.bind(("::1", 0))
+"""
+
 
 def picture(unsock, ip, **env):
     return unsock.run([sys.executable, str(PROGS / "addresses.py"), ip], env=unsock.env(**env)).stdout.decode()
@@ -83,7 +95,9 @@ def test_what_a_list_covers(unsock, addr, converted):
     assert all(how in ("tcp", "99") for ip, how in got.items() if ip not in converted), got  # 99: EADDRNOTAVAIL
 
 
-AFTER_SWAP = IS_UNIX + """
+AFTER_SWAP = (
+    IS_UNIX
+    + """
 V6 = socket.IPPROTO_IPV6
 def get(s, *names):
     return " ".join(f"{n}={s.getsockopt(V6 if n.startswith('IPV6') else socket.SOL_SOCKET, getattr(socket, n))}"
@@ -94,13 +108,9 @@ def try_set(s, name, value):
         return "ok"
     except OSError as e:
         return str(e.errno)
-l = socket.socket(socket.AF_INET6)
-l.bind(("::1", 0))
-l.listen()
-c = socket.create_connection(l.getsockname()[:2])
-a, _ = l.accept()
-u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-u.bind(("::1", 0))
+"""
+    + FOUR_SOCKETS6
+    + """
 for name, s in [("listener", l), ("client", c), ("accepted", a), ("udp", u)]:
     print(name, get(s, "SO_DOMAIN", "SO_PROTOCOL", "IPV6_TCLASS", "IPV6_UNICAST_HOPS"))
     print(name, try_set(s, "IPV6_TCLASS", 0x28), try_set(s, "IPV6_UNICAST_HOPS", 9), try_set(s, "IPV6_RECVTCLASS", 1),
@@ -108,6 +118,7 @@ for name, s in [("listener", l), ("client", c), ("accepted", a), ("udp", u)]:
     print(name, get(s, "IPV6_TCLASS", "IPV6_UNICAST_HOPS", "IPV6_RECVTCLASS"))
 print("converted", is_unix(l), is_unix(c), is_unix(a), is_unix(u))
 """
+)
 
 
 def test_ipv6_options_after_the_swap_as_on_tcp6(unsock):

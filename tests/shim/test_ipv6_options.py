@@ -7,7 +7,7 @@ longer changeable: EINVAL)."""
 
 import socket
 
-from tests.shim.test_ipv6 import IS_UNIX
+from tests.shim.test_ipv6 import FOUR_SOCKETS6, IS_UNIX
 
 OPTIONS = IS_UNIX + """
 S, V6 = socket.SOL_SOCKET, socket.IPPROTO_IPV6
@@ -64,7 +64,9 @@ def test_ipv6_options_read_back_as_on_tcp6(unsock):
 
 
 
-V6ONLY = IS_UNIX + """
+V6ONLY = (
+    IS_UNIX
+    + """
 V6 = socket.IPPROTO_IPV6
 def v6only(s):
     return s.getsockopt(V6, socket.IPV6_V6ONLY)
@@ -74,17 +76,14 @@ def try_set(s, value):
         return "ok"
     except OSError as e:
         return str(e.errno)
-l = socket.socket(socket.AF_INET6)
-l.bind(("::1", 0))
-l.listen()
-c = socket.create_connection(l.getsockname()[:2])
-a, _ = l.accept()
-u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-u.bind(("::1", 0))
+"""
+    + FOUR_SOCKETS6
+    + """
 for name, s in [("listener", l), ("client", c), ("accepted", a), ("udp", u)]:
     print(name, v6only(s), try_set(s, 0), try_set(s, 1), v6only(s))
 print("converted", is_unix(l), is_unix(c), is_unix(a), is_unix(u))
 """
+)
 
 
 def test_v6only_after_bind_as_the_kernel_has_it(unsock):

@@ -146,12 +146,12 @@ def test_user_files_are_never_deleted(unsock, make):
     assert snapshot(path) == before
 
 
-def test_a_socket_file_replaced_by_someone_else_is_kept(unsock):
-    """The file is removed only if it is still the one this process created."""
-    code = f"""
-import os, socket, sys
+def close_then_exit(port: int) -> str:
+    """A listener on PORT that closes on the first line of input and exits on the second."""
+    return f"""
+import socket, sys
 s = socket.socket()
-s.bind(("{COVERED}", 7103))
+s.bind(("{COVERED}", {port}))
 s.listen()
 print("listening", flush=True)
 sys.stdin.readline()
@@ -159,7 +159,11 @@ s.close()
 print("closed", flush=True)
 sys.stdin.readline()
 """
-    p = unsock.steps(code)
+
+
+def test_a_socket_file_replaced_by_someone_else_is_kept(unsock):
+    """The file is removed only if it is still the one this process created."""
+    p = unsock.steps(close_then_exit(7103))
     p.expect("listening")
     path = unsock.path(7103)
     path.unlink()
@@ -176,21 +180,8 @@ sys.stdin.readline()
     assert path.is_socket()
 
 
-CLOSE_THEN_EXIT = f"""
-import socket, sys
-s = socket.socket()
-s.bind(("{COVERED}", 7104))
-s.listen()
-print("listening", flush=True)
-sys.stdin.readline()
-s.close()
-print("closed", flush=True)
-sys.stdin.readline()
-"""
-
-
 def test_file_removed_when_the_listener_is_closed(unsock):
-    p = unsock.steps(CLOSE_THEN_EXIT)
+    p = unsock.steps(close_then_exit(7104))
     p.expect("listening")
     path = unsock.path(7104)
     assert path.is_socket()
