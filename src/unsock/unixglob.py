@@ -3,10 +3,12 @@
 Patterns and names are compared byte by byte (their UTF-8/filesystem
 encoding), as the shim compares them:
 
-- ``?`` matches one byte, any byte (``/`` included);
+- ``?`` matches one byte but ``/``;
 - ``*`` matches any run of bytes without ``/``; ``**`` (two or more stars)
   any run of bytes, ``/`` included;
-- ``[...]`` matches one byte in the class, ``[!...]`` one byte not in it; a
+- ``[...]`` matches one byte in the class, ``[!...]`` one byte not in it,
+  neither ever matches ``/`` (as ``*``, ``?`` and classes only match within a
+  path component: ``[/]`` and ``[!a]`` never match ``/``); a
   ``]`` right after ``[`` or ``[!`` is a member, ``a-z`` is a range (empty if
   reversed), a ``-`` first or last is a member, ``\\X`` in a class is the
   member X; a ``[`` with no closing ``]`` is an ordinary byte;
@@ -125,9 +127,9 @@ def globmatch(pattern: str | bytes, name: str | bytes) -> bool:
             elif j == n:
                 here[j] = False
             elif tok == "?":
-                here[j] = after[j + 1]
+                here[j] = path[j] != _SLASH and after[j + 1]
             elif isinstance(tok, _Class):
-                here[j] = tok.matches(path[j]) and after[j + 1]
+                here[j] = path[j] != _SLASH and tok.matches(path[j]) and after[j + 1]
             else:
                 here[j] = path[j] == tok and after[j + 1]
         after = here
