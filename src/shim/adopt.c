@@ -3,21 +3,13 @@
 #include "fdtable.h"
 #include "log.h"
 #include "real.h"
+#include "rules.h"
 #include "sockaddr.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* The port of the socket file a unix address names, or -1. */
-static int unix_port(const struct sockaddr_un *un, socklen_t len)
-{
-    if (un->sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path))
-        return -1;
-    size_t n = len - offsetof(struct sockaddr_un, sun_path);
-    return unsock_path_port(un->sun_path, strnlen(un->sun_path, n));
-}
 
 void unsock_adopt(int fd)
 {
@@ -26,21 +18,23 @@ void unsock_adopt(int fd)
         return;
     /* A listener, or a connection accepted from one, is named after the
      * socket file; a client is not named but its peer is. */
+    int type = 0;
+    socklen_t tl = sizeof(type);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+        return;
     struct sockaddr_un un;
     socklen_t len = sizeof(un);
     int port = -1;
     bool client = false;
     if (unsock_real.getsockname(fd, (struct sockaddr *)&un, &len) == 0)
-        port = unix_port(&un, len);
+        port = unsock_rules_port_of(&unsock_ruleset, type, &un, len);
     if (port < 0) {
         len = sizeof(un);
         if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
-            port = unix_port(&un, len);
+            port = unsock_rules_port_of(&unsock_ruleset, type, &un, len);
         client = true;
     }
-    int type = 0;
-    socklen_t tl = sizeof(type);
-    if (port < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+    if (port < 0)
         return;
     struct usock *s = unsock_sock_new(AF_INET, type);
     if (s == NULL)

@@ -46,7 +46,7 @@ static bool parse_ipv4(const char *s, size_t len, uint8_t out[4])
     return true;
 }
 
-static int parse_range(const char *s, size_t len, struct unsock_range *r)
+int unsock_range_parse(const char *s, size_t len, struct unsock_range *r)
 {
     const char *slash = memchr(s, '/', len);
     size_t addr_len = slash ? (size_t)(slash - s) : len;
@@ -76,7 +76,7 @@ static int parse_ranges(const char *s, struct unsock_config *cfg)
     for (;;) {
         const char *comma = strchr(s, ',');
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        if (cfg->nranges == UNSOCK_MAX_RANGES || parse_range(s, len, &cfg->ranges[cfg->nranges]) != 0)
+        if (cfg->nranges == UNSOCK_MAX_RANGES || unsock_range_parse(s, len, &cfg->ranges[cfg->nranges]) != 0)
             return -1;
         cfg->nranges++;
         if (comma == NULL)
@@ -105,7 +105,18 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
 {
     memset(cfg, 0, sizeof(*cfg));
 
+    cfg->rules = nonempty(get, "UNSOCK_RULES");
+    const char *log_file = nonempty(get, "UNSOCK_LOG_FILE");
+    if (log_file != NULL) {
+        if (log_file[0] != '/' || strlen(log_file) >= sizeof(cfg->log_file)) {
+            snprintf(err, errlen, "UNSOCK_LOG_FILE='%s' is not an absolute path: give a path starting with /", log_file);
+            return -1;
+        }
+        strcpy(cfg->log_file, log_file);
+    }
     const char *dir = nonempty(get, "UNSOCK_DIR");
+    if (dir == NULL && cfg->rules != NULL)
+        dir = "/"; /* not used: the rules say where sockets go */
     if (dir == NULL) {
         snprintf(err, errlen, "UNSOCK_DIR is not set: set it to the absolute path of the socket directory, or start the program with 'unsock run'");
         return -1;
@@ -173,7 +184,7 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
 
 /* IPv6 addresses in full (0000:...:0001), not compressed: the one form
  * that the C library and Python's ipaddress spell alike. */
-static size_t format_range(const struct unsock_range *r, char *out, size_t outlen)
+size_t unsock_range_format(const struct unsock_range *r, char *out, size_t outlen)
 {
     const uint8_t *a = r->addr;
     int n;
@@ -196,11 +207,22 @@ int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outl
     for (size_t i = 0; i < cfg->nranges; i++) {
         if (i > 0 && used + 1 < sizeof(ranges))
             ranges[used++] = ',';
-        used += format_range(&cfg->ranges[i], ranges + used, sizeof(ranges) - used);
+        used += unsock_range_format(&cfg->ranges[i], ranges + used, sizeof(ranges) - used);
     }
     return snprintf(out, outlen,
                     "dir=%s addr=%s port=%d mode=%s block_inet=%d block_inet6=%d "
                     "accept_convert_all=%d accept_convert_vsock=%d",
                     cfg->dir_len ? cfg->dir : "/", ranges, (int)cfg->port, mode, cfg->block_inet,
                     cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock);
+}
+
+bool unsock_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+    if (memcmp(a, b, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
 }

@@ -30,7 +30,18 @@ struct unsock_config {
     bool accept_convert_all;
     bool accept_convert_vsock;
     bool debug;
+    const char *rules;              /* UNSOCK_RULES, NULL if unset */
+    char log_file[4096];            /* UNSOCK_LOG_FILE, "" = stderr */
 };
+
+/* ADDRESS[/PREFIX] of s[0..len); 0 or -1. */
+int unsock_range_parse(const char *s, size_t len, struct unsock_range *r);
+
+/* The canonical text of r (IPv6 in full); its length. */
+size_t unsock_range_format(const struct unsock_range *r, char *out, size_t outlen);
+
+/* Whether the first prefix bits of a and b agree. */
+bool unsock_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix);
 
 /* Read-only after unsock_init(). */
 extern struct unsock_config unsock_cfg;

@@ -3,12 +3,12 @@
 #ifndef UNSOCK_CONVERT_H
 #define UNSOCK_CONVERT_H
 
-#include "common.h"
+#include "rules.h"
 
-/* An unconverted datagram socket sending to a covered address dest becomes
- * a unix socket with an implicit socket file (see implicit_bind). Returns 0
- * once fd is converted, 1 if fd is not to be converted, -1 on error. */
-int unsock_convert_for_send(int fd, const struct sockaddr *dest);
+/* An unconverted datagram socket fd (of `type`) sending to dest, which rule
+ * r (path= or abstract=) converts, becomes a unix socket with an implicit
+ * address (see implicit_bind). 0 once fd is converted, -1 on error. */
+int unsock_convert_for_send(int fd, int type, const struct unsock_rule *r, const struct sockaddr *dest);
 
 /* A datagram socket whose connect found nobody yet (peer_pending) tries
  * again before a send without an address: 0 if fd is now (or was always)

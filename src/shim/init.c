@@ -5,6 +5,8 @@
 #include "fdtable.h"
 #include "log.h"
 #include "real.h"
+#include "rules.h"
+#include "systemd.h"
 #include "tool.h"
 
 #include <pthread.h>
@@ -27,12 +29,27 @@ static void init_once(void)
     char err[400];
     if (unsock_config_parse(&unsock_cfg, env, err, sizeof(err)) != 0)
         unsock_fatal("%s", err);
+    static char compiled[UNSOCK_MAX_RANGES * 2 * 300];
+    const char *rules = unsock_cfg.rules;
+    if (rules == NULL) {
+        if (unsock_rules_from_config(&unsock_cfg, compiled, sizeof(compiled)) != 0)
+            unsock_fatal("the UNSOCK_* settings do not fit in the rule buffer: use fewer UNSOCK_ADDR ranges");
+        rules = compiled;
+    }
+    if (unsock_rules_parse(rules, &unsock_ruleset, err, sizeof(err)) != 0)
+        unsock_fatal("%s: pass rules with 'unsock run -r' or see 'unsock rules --compiled'", err);
     unsock_fdtable_init();
     if (unsock_cfg.debug) {
         char line[1024];
         unsock_config_format(&unsock_cfg, line, sizeof(line));
         unsock_log_line("config: %s", line);
+        for (size_t i = 0; i < unsock_ruleset.n; i++) {
+            unsock_rule_format(&unsock_ruleset.v[i], line, sizeof(line));
+            unsock_log_line("rule %zu: %s", i + 1, line);
+        }
     }
+    if (unsock_ruleset.has_systemd)
+        unsock_systemd_init();
     unsock_adopt_inherited();
 }
 

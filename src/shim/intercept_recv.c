@@ -10,6 +10,7 @@
 #include "fdtable.h"
 #include "init.h"
 #include "real.h"
+#include "rules.h"
 #include "sockaddr.h"
 
 #include <errno.h>
@@ -42,8 +43,7 @@ static socklen_t sender(const struct view *v, const struct sockaddr_un *un, sock
 {
     if (!v->datagram)
         return 0;
-    size_t off = offsetof(struct sockaddr_un, sun_path);
-    int port = len > off ? unsock_path_port(un->sun_path, strnlen(un->sun_path, len - off)) : -1;
+    int port = unsock_rules_port_of(&unsock_ruleset, SOCK_DGRAM, un, len);
     return unsock_reply_addr(&v->local, port < 0 ? 0 : (uint16_t)port, out);
 }
 

@@ -4,11 +4,14 @@
 #define _GNU_SOURCE /* sendmmsg */
 #include "cmsg.h"
 #include "convert.h"
+#include "decide.h"
 #include "fdtable.h"
 #include "init.h"
-#include "log.h"
 #include "real.h"
 #include "sockaddr.h"
+#include "target.h"
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,46 +19,78 @@
 
 enum route { ROUTE_AS_IS, ROUTE_UNIX, ROUTE_NO_ADDRESS, ROUTE_CONNECTED_DATAGRAM };
 
-/* Where a send to dest on fd goes: unchanged, to the socket file in *un,
+/* The rule for a send on fd (of *type, in *domain unless converted) to
+ * dest, NULL if there is none or it leaves the socket alone; *type -1 on
+ * error. */
+static const struct unsock_rule *send_rule(int fd, const struct sockaddr *dest, socklen_t dlen, int *type,
+                                           int *domain)
+{
+    *type = 0;
+    *domain = 0;
+    if (!unsock_is_ip(dest, dlen) && !unsock_ruleset.has_from)
+        return NULL;
+    *type = unsock_fd_converted_type(fd);
+    if (*type == 0 && (*type = unsock_socket_kind(fd, domain)) < 0)
+        return NULL;
+    const struct unsock_rule *r = unsock_decide(RULE_OUT, *type, dest, dlen);
+    return r != NULL && r->action != ACT_IGNORE ? r : NULL;
+}
+
+/* Where a send to dest on fd goes: unchanged, to the unix address in *un,
  * without an address (a converted stream socket, where TCP ignores it), or
  * to the peer of a converted connected datagram socket. -1 with errno on
  * error. */
 static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct sockaddr_un *un, socklen_t *ulen)
 {
-    uint16_t port;
     if (dest == NULL) {
         /* The data path of converted stream sockets: no lock taken. */
         if (unsock_fd_converted_type(fd) != SOCK_DGRAM)
             return ROUTE_AS_IS;
         return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
     }
-    if (!unsock_addr_covered(dest, dlen, &port)) {
-        if (unsock_addr_blocked(dest, dlen)) {
-            unsock_debug("send fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", fd);
-            errno = EACCES;
-            return -1;
-        }
-        if ((dest->sa_family == AF_INET || dest->sa_family == AF_INET6) && unsock_fd_converted(fd)) {
+    int type, domain;
+    const struct unsock_rule *r = send_rule(fd, dest, dlen, &type, &domain);
+    if (type < 0)
+        return -1;
+    bool converted = unsock_fd_converted(fd);
+    if (r == NULL) {
+        if (unsock_is_ip(dest, dlen) && converted) {
             /* Its IP socket is gone: a unix socket cannot reach IP addresses. */
-            unsock_debug("send fd %d: a converted socket cannot send to an address unsock does not cover", fd);
+            unsock_debug("send fd %d: a converted socket cannot send to an address no rule converts -> ENETUNREACH", fd);
             errno = ENETUNREACH;
             return -1;
         }
         return ROUTE_AS_IS;
     }
-    if (!unsock_fd_converted(fd)) {
-        int c = unsock_convert_for_send(fd, dest);
-        if (c != 0)
-            return c < 0 ? -1 : ROUTE_AS_IS;
+    if (r->action == ACT_REJECT) {
+        unsock_decided("send", fd, dest, dlen, type, r, "reject %s", strerror(r->reject_errno));
+        errno = r->reject_errno;
+        return -1;
     }
-    struct usock *s = unsock_fd_lock(fd);
-    if (s == NULL)
-        return ROUTE_AS_IS;
-    int type = s->type;
-    unsock_unlock();
+    if (r->action != ACT_PATH && r->action != ACT_ABSTRACT) {
+        unsock_decided("send", fd, dest, dlen, type, r, "unreachable: datagrams go to unix addresses only, "
+                       "connect() first");
+        errno = ENETUNREACH;
+        return -1;
+    }
+    if (!unsock_is_ip(dest, dlen)) {
+        if (unsock_rule_sockaddr(r, type, NULL, 0, un, ulen) != 0)
+            return -1;
+        return ROUTE_UNIX;
+    }
+    if (!converted) {
+        if (type != SOCK_DGRAM || dest->sa_family != domain)
+            return ROUTE_AS_IS;
+        if (unsock_convert_for_send(fd, type, r, dest) != 0)
+            return -1;
+    }
     if (type != SOCK_DGRAM)
         return ROUTE_NO_ADDRESS;
-    *ulen = unsock_port_sockaddr(port, type, un);
+    /* sin_port and sin6_port are at the same offset */
+    uint16_t port = ntohs(((const struct sockaddr_in *)dest)->sin_port);
+    if (unsock_rule_sockaddr(r, type, dest, port, un, ulen) != 0)
+        return -1;
+    unsock_decided("send", fd, dest, dlen, type, r, "%s", unsock_target_describe(r, un));
     return ROUTE_UNIX;
 }
 
@@ -146,10 +181,9 @@ UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
     unsock_init();
     bool ours = vec != NULL && unsock_fd_converted(fd);
     for (unsigned i = 0; vec != NULL && !ours && i < vlen; i++) {
-        uint16_t port;
+        int type, domain;
         const struct msghdr *h = &vec[i].msg_hdr;
-        ours = unsock_addr_covered(h->msg_name, h->msg_namelen, &port) ||
-               unsock_addr_blocked(h->msg_name, h->msg_namelen);
+        ours = send_rule(fd, h->msg_name, h->msg_namelen, &type, &domain) != NULL || type < 0;
     }
     if (!ours)
         return unsock_real.sendmmsg(fd, vec, vlen, flags);

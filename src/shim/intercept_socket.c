@@ -1,17 +1,19 @@
 /* socket, socketpair, bind, connect: where IP sockets become unix sockets. */
-#include "controlfile.h"
 #include "convert.h"
+#include "decide.h"
 #include "fdswap.h"
 #include "init.h"
-#include "log.h"
 #include "real.h"
 #include "sockaddr.h"
-#include "sockfile.h"
 #include "sockopts.h"
+#include "systemd.h"
+#include "target.h"
+#include "via.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +23,7 @@ UNSOCK_EXPORT int socket(int domain, int type, int protocol)
 {
     unsock_init();
     if (domain == AF_INET6 && unsock_cfg.block_inet6) {
-        unsock_debug("socket(AF_INET6): blocked by UNSOCK_BLOCK_INET6");
+        unsock_debug("socket AF_INET6: blocked by UNSOCK_BLOCK_INET6 -> EAFNOSUPPORT");
         errno = EAFNOSUPPORT;
         return -1;
     }
@@ -40,28 +42,6 @@ UNSOCK_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
         unsock_fd_set(sv[1], NULL);
     }
     return r;
-}
-
-/* Port 0: the first free socket file from a random start in the kernel's
- * default ephemeral range. Existing files, stale or not, are skipped. */
-static int bind_free_port(int fd, int type, uint16_t *port, struct sockaddr_un *un)
-{
-    const unsigned lo = 32768, n = 60999 - 32768 + 1;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
-    for (unsigned i = 0; i < n; i++) {
-        uint16_t p = (uint16_t)(lo + (start + i) % n);
-        socklen_t len = unsock_port_sockaddr(p, type, un);
-        if (unsock_sockfile_bind(fd, un, len, false) == 0) {
-            *port = p;
-            return 0;
-        }
-        if (errno != EADDRINUSE)
-            return -1;
-    }
-    errno = EADDRINUSE;
-    return -1;
 }
 
 static void close_keep_errno(int fd)
@@ -91,24 +71,6 @@ static int install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
-/* The type of socket fd if unsock converts it for an address of `family`,
- * else 0; -1 on error. A socket only takes addresses of its own family;
- * anything else is left to the kernel to refuse. */
-static int convertible_type(int fd, int family)
-{
-    int domain = 0;
-    int type = unsock_fd_created_type(fd, &domain);
-    if (type == 0) {
-        socklen_t len = sizeof(domain);
-        type = unsock_socket_type(fd);
-        if (type < 0 || unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-            return -1;
-    }
-    if (domain != family)
-        return 0;
-    return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET ? type : 0;
-}
-
 /* The temporary unix socket for fd, and its description in *out; -1 on
  * error. Any descriptor number can come back, 0 included. */
 static int prepare(int fd, int family, int type, struct usock **out)
@@ -131,182 +93,153 @@ static void abandon(int tmp, struct usock *s)
     unsock_sock_free(s);
 }
 
-enum { VIA_DONE = 0, VIA_NOT_CONTROL = 1, VIA_IN_PROGRESS = 2 };
-
-/* Connect through a Firecracker multiplexer: a unix stream socket for fd
- * (its options and O_NONBLOCK carried) does the whole handshake before it
- * is installed, so the program never sees a byte of it. The handshake is
- * synchronous even on a non-blocking socket, bounded by the socket's send
- * and receive timeouts (10 s each if unset); a non-blocking connect then
- * reports EINPROGRESS and the socket is at once writable with SO_ERROR 0.
- * On failure fd is untouched (ECONNREFUSED, ETIMEDOUT or EACCES). */
-static int via_firecracker(int fd, struct usock *s, const char *path, const struct unsock_control *c, int *out)
+static uint16_t port_of(const struct sockaddr *addr)
 {
-    int tmp = unsock_swap_prepare(fd, s, AF_UNIX);
-    if (tmp < 0)
-        return -1;
-    unsock_control_apply_params(tmp, c);
-    if (unsock_control_firecracker(tmp, c, path) != 0) {
-        close_keep_errno(tmp);
-        return -1;
-    }
-    int fl = unsock_real.fcntl(tmp, F_GETFL);
-    if (fl < 0) {
-        close_keep_errno(tmp);
-        return -1;
-    }
-    *out = tmp;
-    unsock_debug("connect fd %d via Firecracker control file %s", fd, path);
-    return (fl & O_NONBLOCK) != 0 ? VIA_IN_PROGRESS : VIA_DONE;
-}
-
-/* The socket file at path may be a control file: then fd's new socket is
- * of the family it names, with its parameters, bound or connected to its
- * destination, in *out. VIA_NOT_CONTROL (errno kept) if path is not a
- * control file; -1 with errno if it is one that cannot be used: malformed
- * (the program's errno stays: ECONNREFUSED / EADDRINUSE), Firecracker for
- * bind (EINVAL, as the original). */
-static int via_control_file(int fd, struct usock *s, const char *path, bool binding, int *out)
-{
-    int saved = errno;
-    struct unsock_control c;
-    const char *why = NULL;
-    switch (unsock_control_read(path, &c, &why)) {
-    case CONTROL_NONE:
-        errno = saved;
-        return VIA_NOT_CONTROL;
-    case CONTROL_BAD:
-        unsock_debug("%s: %s is not a usable control file: %s", binding ? "bind" : "connect", path, why);
-        errno = saved;
-        return -1;
-    case CONTROL_FIRECRACKER:
-        if (binding) {
-            unsock_debug("bind: %s is a Firecracker control file, which only connects", path);
-            errno = EINVAL;
-            return -1;
-        }
-        return via_firecracker(fd, s, path, &c, out);
-    case CONTROL_SOCKET:
-        break;
-    }
-    sa_family_t family;
-    memcpy(&family, c.dest, sizeof(family));
-    int tmp = unsock_swap_prepare(fd, s, family);
-    if (tmp < 0) {
-        unsock_debug("%s via %s: no socket of family %d: %s", binding ? "bind" : "connect", path, family,
-                     strerror(errno));
-        return -1;
-    }
-    unsock_control_apply_params(tmp, &c);
-    const struct sockaddr *dest = (const struct sockaddr *)c.dest;
-    int r = binding ? unsock_real.bind(tmp, dest, c.dest_len) : unsock_real.connect(tmp, dest, c.dest_len);
-    if (r != 0 && !(errno == EINPROGRESS && !binding)) {
-        unsock_debug("%s via %s (family %d): %s", binding ? "bind" : "connect", path, family, strerror(errno));
-        close_keep_errno(tmp);
-        return -1;
-    }
-    *out = tmp;
-    unsock_debug("%s fd %d via control file %s: family %d", binding ? "bind" : "connect", fd, path, family);
-    return r == 0 ? VIA_DONE : VIA_IN_PROGRESS;
-}
-
-/* UNSOCK_BLOCK_INET: an IPv4 address that unsock does not cover. */
-static bool refused_as_blocked(const char *call, int fd, const struct sockaddr *addr, socklen_t len)
-{
-    if (!unsock_addr_blocked(addr, len))
-        return false;
-    unsock_debug("%s fd %d: IPv4 address not covered, blocked by UNSOCK_BLOCK_INET", call, fd);
-    errno = EACCES;
-    return true;
-}
-
-/* A datagram socket that sends before binding gets a socket file of a free
- * port, so that the peer sees an address it can answer to, as with UDP's
- * implicit bind. The file is removed like any bound one. */
-static int implicit_bind(int tmp, struct usock *s, const struct sockaddr *dest, struct sockaddr_un *un)
-{
-    uint16_t port;
-    if (bind_free_port(tmp, s->type, &port, un) != 0)
-        return -1;
-    struct sockaddr_storage d;
-    memcpy(&d, dest, unsock_inet_len(dest->sa_family));
-    s->local_len = unsock_reply_addr(&d, port, &s->local);
-    return 0;
-}
-
-int unsock_convert_for_send(int fd, const struct sockaddr *dest)
-{
-    int type = convertible_type(fd, dest->sa_family);
-    if (type != SOCK_DGRAM)
-        return type < 0 ? -1 : 1;
-    struct usock *s = NULL;
-    int tmp = prepare(fd, dest->sa_family, type, &s);
-    if (tmp < 0)
-        return -1;
-    struct sockaddr_un un;
-    if (implicit_bind(tmp, s, dest, &un) != 0) {
-        abandon(tmp, s);
-        return -1;
-    }
-    if (install(tmp, fd, s, un.sun_path) != 0)
-        return -1;
-    unsock_debug("send fd %d: implicit bind -> %s", fd, un.sun_path);
-    return 0;
+    /* sin_port and sin6_port are at the same offset */
+    return ntohs(((const struct sockaddr_in *)addr)->sin_port);
 }
 
 static void set_local(struct usock *s, const struct sockaddr *addr, uint16_t port)
 {
     s->local_len = unsock_inet_len(addr->sa_family);
     memcpy(&s->local, addr, s->local_len);
-    /* sin_port and sin6_port are at the same offset */
     ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
 }
 
-static int bound_via_control_file(int tmp, int fd, struct usock *s, const struct sockaddr *addr, uint16_t port)
+static void set_peer(struct usock *s, const struct sockaddr *addr)
 {
-    set_local(s, addr, port);
-    return install(tmp, fd, s, NULL);
+    s->peer_len = unsock_inet_len(addr->sa_family);
+    memcpy(&s->peer, addr, s->peer_len);
 }
 
-UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+static bool convertible(int type)
 {
-    unsock_init();
+    return type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET;
+}
+
+/* A datagram socket that sends before binding gets an address of a free
+ * port the peer can answer to, as with UDP's implicit bind: from the rule's
+ * template if it has %p, else an abstract one the kernel picks. A socket
+ * file is removed like any bound one. */
+static int implicit_bind(int tmp, struct usock *s, const struct unsock_rule *r, const struct sockaddr *dest,
+                         struct sockaddr_un *un)
+{
+    struct sockaddr_storage reply;
+    socklen_t ulen, rlen = unsock_reply_addr((const struct sockaddr_storage *)dest, 0, &reply);
+    (void)rlen;
     uint16_t port;
-    if (!unsock_addr_covered(addr, len, &port))
-        return refused_as_blocked("bind", fd, addr, len) ? -1 : unsock_real.bind(fd, addr, len);
-    if (unsock_fd_converted(fd)) {
-        errno = EINVAL; /* already bound or connected */
+    un->sun_path[0] = '\0';
+    if (unsock_rule_has_port(r)) {
+        if (unsock_target_bind_free_port(tmp, r, s->type, (struct sockaddr *)&reply, &port, un, &ulen) != 0)
+            return -1;
+        if (r->action != ACT_PATH || r->noremove)
+            un->sun_path[0] = '\0';
+    } else {
+        sa_family_t family = AF_UNIX;
+        if (unsock_real.bind(tmp, (const struct sockaddr *)&family, sizeof(family)) != 0)
+            return -1;
+        port = unsock_pseudo_port();
+    }
+    s->local_len = unsock_reply_addr((const struct sockaddr_storage *)dest, port, &s->local);
+    return 0;
+}
+
+int unsock_convert_for_send(int fd, int type, const struct unsock_rule *r, const struct sockaddr *dest)
+{
+    struct usock *s = NULL;
+    int tmp = prepare(fd, dest->sa_family, type, &s);
+    if (tmp < 0)
+        return -1;
+    struct sockaddr_un un;
+    if (implicit_bind(tmp, s, r, dest, &un) != 0) {
+        abandon(tmp, s);
         return -1;
     }
-    int type = convertible_type(fd, addr->sa_family);
-    if (type <= 0)
-        return type < 0 ? -1 : unsock_real.bind(fd, addr, len);
+    if (install(tmp, fd, s, un.sun_path[0] ? un.sun_path : NULL) != 0)
+        return -1;
+    unsock_debug("send fd %d: implicit bind -> %s", fd, un.sun_path[0] ? un.sun_path : "(abstract)");
+    return 0;
+}
+
+/* The new socket tmp for fd installed after a rule's vsock / tipc /
+ * firecracker target or a control file: v from unsock_via_*. */
+static int install_via(int v, int tmp, int fd, struct usock *s, const struct sockaddr *addr, bool binding)
+{
+    if (v < 0) {
+        unsock_sock_free(s);
+        return -1;
+    }
+    if (binding) {
+        set_local(s, addr, port_of(addr));
+    } else {
+        set_peer(s, addr);
+        s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+    }
+    if (install(tmp, fd, s, NULL) != 0)
+        return -1;
+    if (v == VIA_IN_PROGRESS) {
+        errno = EINPROGRESS;
+        return -1;
+    }
+    return 0;
+}
+
+/* bind / connect of a converted socket to a vsock= / tipc= / firecracker=
+ * rule's target. */
+static int via_rule(const char *call, int fd, int type, const struct unsock_rule *r, const struct sockaddr *addr,
+                    bool binding)
+{
+    struct usock *s = unsock_sock_new(addr->sa_family, type);
+    if (s == NULL)
+        return -1;
+    struct unsock_control c;
+    unsock_rule_control(r, binding, port_of(addr), &c);
+    char label[32];
+    snprintf(label, sizeof(label), "rule %zu", unsock_rule_index(&unsock_ruleset, r));
+    int tmp = -1, v = unsock_via_record(fd, s, &c, r->action == ACT_FIRECRACKER, binding, label, &tmp);
+    unsock_decided(call, fd, addr, unsock_inet_len(addr->sa_family), type, r, "%s%s",
+                   r->action == ACT_VSOCK ? "vsock" : r->action == ACT_TIPC ? "tipc" : "firecracker",
+                   v < 0 ? " failed" : "");
+    return install_via(v, tmp, fd, s, addr, binding);
+}
+
+static int bind_converted(int fd, const struct sockaddr *addr, int type, const struct unsock_rule *r)
+{
+    if (r->action == ACT_VSOCK || r->action == ACT_TIPC || r->action == ACT_FIRECRACKER)
+        return via_rule("bind", fd, type, r, addr, true);
+    uint16_t port = port_of(addr);
     struct usock *s = NULL;
     int tmp = prepare(fd, addr->sa_family, type, &s);
     if (tmp < 0)
         return -1;
-
     struct sockaddr_un un;
-    int r;
-    if (port == 0) {
-        r = bind_free_port(tmp, type, &port, &un);
+    socklen_t ulen = 0;
+    int rc;
+    if (r->action == ACT_BLACKHOLE) {
+        rc = unsock_target_blackhole(tmp, &un);
+        if (port == 0)
+            port = unsock_pseudo_port();
+    } else if (port == 0 && unsock_rule_has_port(r)) {
+        rc = unsock_target_bind_free_port(tmp, r, type, addr, &port, &un, &ulen);
     } else {
-        socklen_t ulen = unsock_port_sockaddr(port, type, &un);
-        r = unsock_sockfile_bind(tmp, &un, ulen, true);
-        if (r != 0 && errno == EADDRINUSE) {
-            int other = -1, v = via_control_file(fd, s, un.sun_path, true, &other);
+        if (port == 0)
+            port = unsock_pseudo_port();
+        rc = unsock_rule_sockaddr(r, type, addr, port, &un, &ulen);
+        if (rc == 0)
+            rc = unsock_target_bind(tmp, r, &un, ulen, true);
+        if (rc != 0 && errno == EADDRINUSE && r->action == ACT_PATH) {
+            int other = -1, v = unsock_via_control_file(fd, s, un.sun_path, true, &other);
             if (v != VIA_NOT_CONTROL) {
                 close_keep_errno(tmp);
-                if (v < 0) {
-                    unsock_sock_free(s);
-                    return -1;
-                }
-                return bound_via_control_file(other, fd, s, addr, port);
+                unsock_decided("bind", fd, addr, unsock_inet_len(addr->sa_family), type, r,
+                               "control file %s%s", un.sun_path, v < 0 ? " failed" : "");
+                return install_via(v, other, fd, s, addr, true);
             }
         }
     }
-    if (r != 0) {
-        unsock_debug("bind fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
+    if (rc != 0) {
+        unsock_decided("bind", fd, addr, unsock_inet_len(addr->sa_family), type, r, "%s: %s",
+                       unsock_target_describe(r, &un), strerror(errno));
         abandon(tmp, s);
         return -1;
     }
@@ -319,103 +252,194 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         if (only)
             unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
     }
-    if (install(tmp, fd, s, un.sun_path) != 0)
+    bool owned = r->action == ACT_PATH && !r->noremove;
+    if (install(tmp, fd, s, owned ? un.sun_path : NULL) != 0)
         return -1;
-    unsock_debug("bind fd %d port %u -> %s", fd, port, un.sun_path);
+    unsock_decided("bind", fd, addr, unsock_inet_len(addr->sa_family), type, r, "%s",
+                   unsock_target_describe(r, &un));
     return 0;
 }
 
-static void set_peer(struct usock *s, const struct sockaddr *addr)
+/* A from-unix / from-abstract rule: the unix socket's own address
+ * rewritten (no new socket is needed). */
+static int unix_rewritten(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
+                          const struct unsock_rule *r, bool binding)
 {
-    s->peer_len = unsock_inet_len(addr->sa_family);
-    memcpy(&s->peer, addr, s->peer_len);
+    struct sockaddr_un un;
+    socklen_t ulen;
+    int rc;
+    if (r->action == ACT_BLACKHOLE && binding) {
+        rc = unsock_target_blackhole(fd, &un);
+    } else if (r->action != ACT_PATH && r->action != ACT_ABSTRACT) {
+        errno = EAFNOSUPPORT;
+        rc = -1;
+    } else if ((rc = unsock_rule_sockaddr(r, type, NULL, 0, &un, &ulen)) == 0) {
+        rc = binding ? unsock_target_bind(fd, r, &un, ulen, true)
+                     : unsock_real.connect(fd, (const struct sockaddr *)&un, ulen);
+    }
+    unsock_decided(call, fd, addr, len, type, r, "%s%s%s", unsock_target_describe(r, &un), rc ? ": " : "",
+                   rc ? strerror(errno) : "");
+    return rc;
+}
+
+/* The rule for bind/connect on fd with addr, after the cheap checks; NULL
+ * when the call goes to the kernel unchanged. *type is fd's socket type,
+ * -1 on error (errno set). */
+static const struct unsock_rule *rule_for(const char *call, int fd, int dir, const struct sockaddr *addr,
+                                          socklen_t len, int *type, int *domain)
+{
+    *type = 0;
+    if (!unsock_is_ip(addr, len) && !unsock_ruleset.has_from)
+        return NULL;
+    *type = unsock_socket_kind(fd, domain);
+    if (*type < 0)
+        return NULL;
+    const struct unsock_rule *r = unsock_decide(dir, *type, addr, len);
+    if (r == NULL || r->action == ACT_IGNORE) {
+        if (unsock_is_ip(addr, len) || r != NULL)
+            unsock_decided(call, fd, addr, len, *type, r, "left alone");
+        return NULL;
+    }
+    return r;
+}
+
+static int rejected(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
+                    const struct unsock_rule *r)
+{
+    unsock_decided(call, fd, addr, len, type, r, "reject %s", strerror(r->reject_errno));
+    errno = r->reject_errno;
+    return -1;
+}
+
+UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    unsock_init();
+    int type, domain = 0;
+    const struct unsock_rule *r = rule_for("bind", fd, RULE_IN, addr, len, &type, &domain);
+    if (r == NULL)
+        return type < 0 ? -1 : unsock_real.bind(fd, addr, len);
+    if (r->action == ACT_REJECT)
+        return rejected("bind", fd, addr, len, type, r);
+    if (r->action == ACT_SYSTEMD) {
+        int rc = unsock_systemd_bind(fd, addr, len, type, r->target && r->target[0] ? r->target : NULL);
+        unsock_decided("bind", fd, addr, len, type, r, "systemd socket%s%s", rc ? ": " : "", rc ? strerror(errno) : "");
+        return rc;
+    }
+    if (!unsock_is_ip(addr, len))
+        return unix_rewritten("bind", fd, addr, len, type, r, true);
+    if (domain != addr->sa_family || !convertible(type)) {
+        unsock_decided("bind", fd, addr, len, type, r, "left alone: not a socket unsock converts");
+        return unsock_real.bind(fd, addr, len);
+    }
+    if (unsock_fd_converted(fd)) {
+        errno = EINVAL; /* already bound or connected */
+        return -1;
+    }
+    return bind_converted(fd, addr, type, r);
+}
+
+/* connect of a socket that is already a unix one (a datagram socket
+ * connected again, or one that sent before). */
+static int reconnect(int fd, const struct sockaddr *addr, int type, const struct unsock_rule *r)
+{
+    struct sockaddr_un un;
+    socklen_t ulen;
+    socklen_t len = unsock_inet_len(addr->sa_family);
+    if (r->action != ACT_PATH && r->action != ACT_ABSTRACT) {
+        unsock_decided("connect", fd, addr, len, type, r, "refused: the socket is already a unix socket");
+        errno = EINVAL;
+        return -1;
+    }
+    if (unsock_rule_sockaddr(r, type, addr, port_of(addr), &un, &ulen) != 0)
+        return -1;
+    int rc = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
+    bool pending = rc != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
+    if (rc != 0 && !pending) {
+        if (errno == ENOENT)
+            errno = ECONNREFUSED;
+        unsock_decided("connect", fd, addr, len, type, r, "%s: %s", unsock_target_describe(r, &un), strerror(errno));
+        return -1;
+    }
+    struct usock *s = unsock_fd_lock(fd);
+    if (s != NULL) {
+        set_peer(s, addr);
+        s->peer_pending = pending;
+        unsock_unlock();
+    }
+    unsock_decided("connect", fd, addr, len, type, r, "%s%s", unsock_target_describe(r, &un),
+                   pending ? " (nobody there yet, retried at the next send)" : "");
+    return 0;
+}
+
+static int connect_converted(int fd, const struct sockaddr *addr, int type, const struct unsock_rule *r)
+{
+    if (r->action == ACT_VSOCK || r->action == ACT_TIPC || r->action == ACT_FIRECRACKER)
+        return via_rule("connect", fd, type, r, addr, false);
+    socklen_t len = unsock_inet_len(addr->sa_family);
+    struct sockaddr_un un, bound;
+    socklen_t ulen;
+    if (unsock_rule_sockaddr(r, type, addr, port_of(addr), &un, &ulen) != 0) {
+        unsock_decided("connect", fd, addr, len, type, r, "target too long for a unix socket address");
+        return -1;
+    }
+    struct usock *s = NULL;
+    int tmp = prepare(fd, addr->sa_family, type, &s);
+    if (tmp < 0)
+        return -1;
+    bound.sun_path[0] = '\0';
+    if (type == SOCK_DGRAM && implicit_bind(tmp, s, r, addr, &bound) != 0) {
+        abandon(tmp, s);
+        return -1;
+    }
+    int rc = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
+    if (rc != 0 && errno == ECONNREFUSED && type == SOCK_STREAM && r->action == ACT_PATH) {
+        int other = -1, v = unsock_via_control_file(fd, s, un.sun_path, false, &other);
+        if (v != VIA_NOT_CONTROL) {
+            close_keep_errno(tmp);
+            unsock_decided("connect", fd, addr, len, type, r, "control file %s%s", un.sun_path, v < 0 ? " failed" : "");
+            return install_via(v, other, fd, s, addr, false);
+        }
+    }
+    bool pending = rc != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
+    if (rc != 0 && !pending) {
+        /* A missing socket file is a port nobody listens on. */
+        if (errno == ENOENT)
+            errno = ECONNREFUSED;
+        unsock_decided("connect", fd, addr, len, type, r, "%s: %s", unsock_target_describe(r, &un), strerror(errno));
+        if (bound.sun_path[0] != '\0')
+            unlink(bound.sun_path);
+        abandon(tmp, s);
+        return -1;
+    }
+    set_peer(s, addr);
+    s->peer_pending = pending;
+    if (s->local_len == 0)
+        s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+    if (install(tmp, fd, s, bound.sun_path[0] ? bound.sun_path : NULL) != 0)
+        return -1;
+    unsock_decided("connect", fd, addr, len, type, r, "%s%s", unsock_target_describe(r, &un),
+                   pending ? " (nobody there yet, retried at the next send)" : "");
+    return rc == 0 || pending ? 0 : -1;
 }
 
 UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     unsock_init();
-    uint16_t port;
-    if (!unsock_addr_covered(addr, len, &port))
-        return refused_as_blocked("connect", fd, addr, len) ? -1 : unsock_real.connect(fd, addr, len);
-    struct sockaddr_un un, bound;
-    socklen_t ulen;
-    int r;
-    struct usock *s = NULL;
-    int tmp = -1;
-    bool pending;
-    if ((s = unsock_fd_lock(fd)) != NULL) {
-        int type = s->type;
-        unsock_unlock();
-        s = NULL;
-        ulen = unsock_port_sockaddr(port, type, &un);
-        r = unsock_real.connect(fd, (struct sockaddr *)&un, ulen);
-        pending = r != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
-    } else {
-        int type = convertible_type(fd, addr->sa_family);
-        if (type <= 0)
-            return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
-        ulen = unsock_port_sockaddr(port, type, &un);
-        if ((tmp = prepare(fd, addr->sa_family, type, &s)) < 0)
-            return -1;
-        bound.sun_path[0] = '\0';
-        if (type == SOCK_DGRAM && implicit_bind(tmp, s, addr, &bound) != 0) {
-            abandon(tmp, s);
-            return -1;
-        }
-        r = unsock_real.connect(tmp, (struct sockaddr *)&un, ulen);
-        if (r != 0 && errno == ECONNREFUSED && type == SOCK_STREAM) {
-            int other = -1, v = via_control_file(fd, s, un.sun_path, false, &other);
-            if (v != VIA_NOT_CONTROL) {
-                close_keep_errno(tmp);
-                if (v < 0) {
-                    unsock_sock_free(s);
-                    return -1;
-                }
-                set_peer(s, addr);
-                s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
-                if (install(other, fd, s, NULL) != 0)
-                    return -1;
-                if (v == VIA_IN_PROGRESS) {
-                    errno = EINPROGRESS;
-                    return -1;
-                }
-                return 0;
-            }
-        }
-        pending = r != 0 && type == SOCK_DGRAM && (errno == ENOENT || errno == ECONNREFUSED);
-        if (r != 0 && !pending && bound.sun_path[0] != '\0')
-            unlink(bound.sun_path);
+    int type, domain = 0;
+    const struct unsock_rule *r = rule_for("connect", fd, RULE_OUT, addr, len, &type, &domain);
+    if (r == NULL)
+        return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
+    if (r->action == ACT_REJECT)
+        return rejected("connect", fd, addr, len, type, r);
+    if (!unsock_is_ip(addr, len))
+        return unix_rewritten("connect", fd, addr, len, type, r, false);
+    if (unsock_fd_converted(fd))
+        return reconnect(fd, addr, unsock_fd_converted_type(fd), r);
+    if (domain != addr->sa_family || !convertible(type)) {
+        unsock_decided("connect", fd, addr, len, type, r, "left alone: not a socket unsock converts");
+        return unsock_real.connect(fd, addr, len);
     }
-    if (pending) {
-        unsock_debug("connect fd %d port %u -> %s: nobody there yet, retried at the next send", fd, port,
-                     un.sun_path);
-        r = 0;
-    }
-    if (r != 0) {
-        /* A missing socket file is a port nobody listens on. */
-        if (errno == ENOENT)
-            errno = ECONNREFUSED;
-        unsock_debug("connect fd %d port %u -> %s: %s", fd, port, un.sun_path, strerror(errno));
-        if (tmp >= 0)
-            abandon(tmp, s);
-        return -1;
-    }
-    if (tmp < 0) {
-        if ((s = unsock_fd_lock(fd)) != NULL) {
-            set_peer(s, addr);
-            s->peer_pending = pending;
-            unsock_unlock();
-        }
-    } else {
-        set_peer(s, addr);
-        s->peer_pending = pending;
-        if (s->local_len == 0)
-            s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
-        if (install(tmp, fd, s, bound.sun_path[0] ? bound.sun_path : NULL) != 0)
-            return -1;
-    }
-    unsock_debug("connect fd %d port %u -> %s", fd, port, un.sun_path);
-    return 0;
+    return connect_converted(fd, addr, type, r);
 }
 
 int unsock_connect_pending(int fd)
@@ -425,12 +449,21 @@ int unsock_connect_pending(int fd)
         return 0;
     bool pending = s->peer_pending;
     int type = s->type;
-    uint16_t port = ntohs(((struct sockaddr_in *)&s->peer)->sin_port); /* same offset in sockaddr_in6 */
+    struct sockaddr_storage peer = s->peer;
+    socklen_t peer_len = s->peer_len;
     unsock_unlock();
     if (!pending)
         return 0;
+    const struct unsock_rule *r =
+        unsock_rules_match_ip(&unsock_ruleset, RULE_OUT, type, (const struct sockaddr *)&peer, peer_len);
     struct sockaddr_un un;
-    socklen_t ulen = unsock_port_sockaddr(port, type, &un);
+    socklen_t ulen;
+    if (r == NULL || (r->action != ACT_PATH && r->action != ACT_ABSTRACT) ||
+        unsock_rule_sockaddr(r, type, (const struct sockaddr *)&peer, port_of((const struct sockaddr *)&peer), &un,
+                             &ulen) != 0) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
     if (unsock_real.connect(fd, (struct sockaddr *)&un, ulen) != 0) {
         if (errno == ENOENT)
             errno = ECONNREFUSED;
@@ -440,6 +473,6 @@ int unsock_connect_pending(int fd)
         s->peer_pending = false;
         unsock_unlock();
     }
-    unsock_debug("fd %d: connected to %s at last", fd, un.sun_path);
+    unsock_debug("fd %d: connected to %s at last", fd, unsock_target_describe(r, &un));
     return 0;
 }

@@ -1,13 +1,16 @@
 #include "log.h"
 
+#include "real.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 /* One write(2) per line so lines of concurrent threads never interleave, and
  * no stdio so logging is safe from inside interposed calls. */
-static void vlog(const char *fmt, va_list ap)
+static void vlog(const char *fmt, va_list ap, bool to_file)
 {
     char line[1024] = "unsock: ";
     size_t prefix = 8;
@@ -18,16 +21,21 @@ static void vlog(const char *fmt, va_list ap)
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
     line[len++] = '\n';
+    /* Opened for each line: the program may close any descriptor we kept. */
+    int fd = to_file ? open(unsock_cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    int out = fd >= 0 ? fd : STDERR_FILENO;
     const char *p = line;
     while (len > 0) {
-        ssize_t w = write(STDERR_FILENO, p, len);
+        ssize_t w = write(out, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;
+            break;
         p += w;
         len -= (size_t)w;
     }
+    if (fd >= 0)
+        unsock_real.close(fd);
 }
 
 void unsock_log_line(const char *fmt, ...)
@@ -35,7 +43,7 @@ void unsock_log_line(const char *fmt, ...)
     int saved = errno;
     va_list ap;
     va_start(ap, fmt);
-    vlog(fmt, ap);
+    vlog(fmt, ap, unsock_cfg.log_file[0] != '\0');
     va_end(ap);
     errno = saved;
 }
@@ -44,7 +52,7 @@ void unsock_fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(fmt, ap);
+    vlog(fmt, ap, false);
     va_end(ap);
     _exit(1);
 }

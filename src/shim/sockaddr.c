@@ -1,6 +1,6 @@
 #include "sockaddr.h"
 
-#include "config.h"
+#include "rules.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,68 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
-{
-    unsigned full = prefix / 8, rest = prefix % 8;
-    if (memcmp(a, b, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (a[full] & mask) == (b[full] & mask);
-}
-
-static bool in_ranges(int family, const uint8_t *ip)
-{
-    for (size_t i = 0; i < unsock_cfg.nranges; i++) {
-        const struct unsock_range *r = &unsock_cfg.ranges[i];
-        if (r->family == family && prefix_match(ip, r->addr, r->prefix))
-            return true;
-    }
-    return false;
-}
-
 static bool v4_mapped(const struct in6_addr *a)
 {
     static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
-}
-
-bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *port)
-{
-    if (addr == NULL)
-        return false;
-    uint16_t p;
-    if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-        if (!in_ranges(AF_INET, (const uint8_t *)&in->sin_addr))
-            return false;
-        p = ntohs(in->sin_port);
-    } else if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-        /* IPv4-mapped addresses (::ffff:a.b.c.d, as Java uses) are IPv4. */
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-        if (!in_ranges(AF_INET6, in6->sin6_addr.s6_addr) &&
-            !(v4_mapped(&in6->sin6_addr) && in_ranges(AF_INET, in6->sin6_addr.s6_addr + 12)))
-            return false;
-        p = ntohs(in6->sin6_port);
-    } else {
-        return false;
-    }
-    if (unsock_cfg.port >= 0 && p != unsock_cfg.port)
-        return false;
-    *port = p;
-    return true;
-}
-
-bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len)
-{
-    /* A malformed address is left to the kernel to reject as such. */
-    if (addr == NULL || !unsock_cfg.block_inet)
-        return false;
-    if (addr->sa_family == AF_INET)
-        return len >= sizeof(struct sockaddr_in);
-    return addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
-           v4_mapped(&((const struct sockaddr_in6 *)addr)->sin6_addr);
 }
 
 socklen_t unsock_inet_len(int family)
@@ -78,45 +20,9 @@ socklen_t unsock_inet_len(int family)
     return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static const char *suffix(int type)
-{
-    return type == SOCK_DGRAM ? ".udp" : ".sock";
-}
-
-socklen_t unsock_port_sockaddr(uint16_t port, int type, struct sockaddr_un *out)
+socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out)
 {
     memset(out, 0, sizeof(*out));
-    out->sun_family = AF_UNIX;
-    /* Cannot truncate: the config guarantees dir_len + "/65535.sock" fits. */
-    int n = snprintf(out->sun_path, sizeof(out->sun_path), "%s/%u%s", unsock_cfg.dir, (unsigned)port, suffix(type));
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
-}
-
-int unsock_path_port(const char *path, size_t len)
-{
-    size_t dl = unsock_cfg.dir_len;
-    if (len <= dl + 1 || memcmp(path, unsock_cfg.dir, dl) != 0 || path[dl] != '/')
-        return -1;
-    const char *p = path + dl + 1, *end = path + len;
-    unsigned port = 0;
-    size_t digits = 0;
-    while (p < end && *p >= '0' && *p <= '9' && digits < 6) {
-        port = port * 10 + (unsigned)(*p - '0');
-        p++;
-        digits++;
-    }
-    if (digits == 0 || port > 65535)
-        return -1;
-    for (int type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
-        size_t n = strlen(suffix(type));
-        if ((size_t)(end - p) >= n && memcmp(p, suffix(type), n) == 0 && (p + n == end || p[n] == '\0'))
-            return (int)port;
-    }
-    return -1;
-}
-
-socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out)
-{    memset(out, 0, sizeof(*out));
     struct sockaddr_in *in = (struct sockaddr_in *)out;
     in->sin_family = AF_INET;
     in->sin_port = htons(port);
@@ -159,12 +65,17 @@ socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, st
     return sizeof(*in);
 }
 
+/* Whether a datagram to addr goes to a unix socket. */
+static bool to_unix(const struct sockaddr *addr, socklen_t len)
+{
+    const struct unsock_rule *r = unsock_rules_match_ip(&unsock_ruleset, RULE_OUT, SOCK_DGRAM, addr, len);
+    return r != NULL && (r->action == ACT_PATH || r->action == ACT_ABSTRACT);
+}
+
 socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out)
 {
     socklen_t len = unsock_other_end(end, port, out);
-    uint16_t ignored;
-    if (!unsock_addr_covered((const struct sockaddr *)out, len, &ignored) &&
-        unsock_addr_covered((const struct sockaddr *)end, len, &ignored)) {
+    if (!to_unix((const struct sockaddr *)out, len) && to_unix((const struct sockaddr *)end, len)) {
         memcpy(out, end, len);
         ((struct sockaddr_in *)out)->sin_port = htons(port); /* sin6_port is at the same offset */
     }

@@ -7,20 +7,6 @@
 
 #include <netinet/in.h>
 
-/* True if addr is an IP address that unsock converts; *port gets its port. */
-bool unsock_addr_covered(const struct sockaddr *addr, socklen_t len, uint16_t *port);
-
-/* True if addr is an IP address of a family that UNSOCK_BLOCK_INET forbids. */
-bool unsock_addr_blocked(const struct sockaddr *addr, socklen_t len);
-
-/* The socket file of a port as a sockaddr_un; returns its length. Stream
- * sockets are DIR/PORT.sock, as in the original; datagram sockets are
- * DIR/PORT.udp, so that a service on both (DNS) has two files. */
-socklen_t unsock_port_sockaddr(uint16_t port, int type, struct sockaddr_un *out);
-
-/* The port of a socket file path DIR/PORT.sock or DIR/PORT.udp, or -1. */
-int unsock_path_port(const char *path, size_t len);
-
 /* An IPv4 address with the first IPv4 address of UNSOCK_ADDR (as written),
  * what UNSOCK_ACCEPT_CONVERT_* report, as in the original. */
 socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out);

@@ -89,11 +89,17 @@ static int remove_stale(int fd, const struct sockaddr_un *addr, socklen_t len)
     return unlink(path);
 }
 
+/* A missing last directory of the path is created, as the original
+ * creates UNSOCK_DIR. */
 static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
 {
     int r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
-    if (r != 0 && errno == ENOENT && unsock_cfg.dir_len > 0) {
-        if (mkdir(unsock_cfg.dir, 0755) == 0 || errno == EEXIST)
+    const char *slash = strrchr(addr->sun_path, '/');
+    if (r != 0 && errno == ENOENT && slash != NULL && slash != addr->sun_path) {
+        char dir[UNSOCK_SUN_PATH_MAX + 1];
+        memcpy(dir, addr->sun_path, (size_t)(slash - addr->sun_path));
+        dir[slash - addr->sun_path] = '\0';
+        if (mkdir(dir, 0755) == 0 || errno == EEXIST)
             r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
         else
             errno = ENOENT;
@@ -101,12 +107,12 @@ static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
     return r;
 }
 
-int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale)
+int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale, int32_t want)
 {
-    mode_t mode = (mode_t)unsock_cfg.mode;
+    mode_t mode = (mode_t)want;
     /* The socket inode's mode, less the umask, becomes the file's mode at
      * bind: it never exists with more rights than requested. */
-    if (unsock_cfg.mode >= 0 && fchmod(fd, mode) != 0)
+    if (want >= 0 && fchmod(fd, mode) != 0)
         return -1;
     int r = bind_with_mode(fd, addr, len);
     if (r != 0 && errno == EADDRINUSE && replace_stale) {
@@ -117,7 +123,7 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
     }
     if (r != 0)
         return r;
-    if (unsock_cfg.mode >= 0) {
+    if (want >= 0) {
         /* Only widening is left to do: the umask may have removed bits. */
         struct stat st;
         if (lstat(addr->sun_path, &st) == 0 && (st.st_mode & 07777) != mode &&

@@ -8,10 +8,11 @@
 
 #include <sys/stat.h>
 
-/* bind(2) fd (an AF_UNIX socket) to addr. With replace_stale, a socket file
- * whose server is gone is removed and the bind retried; anything else at the
- * path gives EADDRINUSE. */
-int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale);
+/* bind(2) fd (an AF_UNIX socket) to addr, the file of mode `mode` (-1:
+ * left to the umask). With replace_stale, a socket file whose server is
+ * gone is removed and the bind retried; anything else at the path gives
+ * EADDRINUSE. */
+int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale, int32_t mode);
 
 /* Remove path if it is still the file (dev, ino), the socket sock_ino (of
  * the given type) is no longer open in any process, and nothing else

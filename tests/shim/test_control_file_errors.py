@@ -215,7 +215,7 @@ def test_good_vsock_vector_is_accepted_for_connect(unsock, cprog, name):
     if err == errno.EINPROGRESS:
         assert any(f"connect fd 3 via control file {path}: family 40" in ln for ln in log), log
     else:
-        assert any(f"connect via {path} (family 40): " in ln for ln in log), log
+        assert any(f"connect via control file {path} (family 40): " in ln for ln in log), log
     assert snapshot(path) == before
 
 
@@ -228,7 +228,7 @@ def test_blocking_connect_to_vsock_cid_local_fails_at_vsock_level(unsock, cprog)
         pytest.skip("this host has a vsock loopback transport")
     assert err != errno.ECONNREFUSED, log
     assert reused
-    assert any(f"connect via {path} (family 40): {os.strerror(err)}" in ln for ln in log), log
+    assert any(f"connect via control file {path} (family 40): {os.strerror(err)}" in ln for ln in log), log
 
 
 @pytest.mark.parametrize("name", ["vsock-cid-any", "vsock-cid-host", "vsock-3-params"])
@@ -242,7 +242,7 @@ def test_good_vsock_vector_is_accepted_for_bind(unsock, cprog, name):
         assert any(f"bind fd 3 via control file {path}: family 40" in ln for ln in log), log
     else:
         assert err == errno.EADDRNOTAVAIL and reused, log
-        assert any(f"bind via {path} (family 40): " in ln for ln in log), log
+        assert any(f"bind via control file {path} (family 40): " in ln for ln in log), log
     assert snapshot(path) == before
 
 
