@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.cprog import compile_prog
 from tests.vectors.cases import VECTORS
 from unsock.rules import expand, match, parse_rule
 from unsock.unixglob import globmatch
 
 GLOBS: list[dict[str, Any]] = json.loads((VECTORS / "globs.json").read_text())["cases"]
 RULES: list[dict[str, Any]] = json.loads((VECTORS / "rules.json").read_text())["cases"]
+SHIM = Path(__file__).resolve().parents[2] / "src" / "shim"
+SHIM_SOURCES = sorted(SHIM.glob("*.[ch]"))
 
 
 @pytest.mark.parametrize("case", GLOBS, ids=[f"{c['pattern']!r}~{c['path']!r}" for c in GLOBS])
@@ -41,3 +46,27 @@ def test_rules(case: dict[str, Any]) -> None:
 
 def test_enough_vectors() -> None:
     assert len(GLOBS) >= 60 and len(RULES) >= 40
+
+
+@pytest.fixture(scope="module")
+def driver() -> Path:
+    """The shim's rule reader, matcher and glob compiled into a small program."""
+    return compile_prog(Path(__file__).with_name("rules_driver.c"), SHIM_SOURCES)
+
+
+@pytest.mark.parametrize("case", GLOBS, ids=[f"{c['pattern']!r}~{c['path']!r}" for c in GLOBS])
+def test_shim_glob(driver: Path, case: dict[str, Any]) -> None:
+    p = subprocess.run([driver, "glob", case["pattern"], case["path"]], timeout=10, check=False)
+    assert p.returncode == (0 if case["match"] else 1)
+
+
+@pytest.mark.parametrize("case", RULES, ids=[f"{i}" for i in range(len(RULES))])
+def test_shim_rules(driver: Path, case: dict[str, Any]) -> None:
+    q = case["query"]
+    argv = [driver, "match", "\n".join(case["rules"]), q["direction"], q["type"], q["family"], q["address"],
+            str(q["port"] or 0)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    assert p.returncode == 0, p.stderr
+    index, _, target = p.stdout.rstrip("\n").partition(" ")
+    assert index == ("-" if case["match"] is None else str(case["match"]))
+    assert target == ("-" if case["target"] is None else case["target"])

@@ -1,0 +1,87 @@
+/* The shim's own rule reader, matcher and glob, run on the shared vectors:
+ *   rules_driver glob PATTERN NAME                 -> exit 0 (match) / 1
+ *   rules_driver match RULES DIR TYPE FAMILY ADDRESS PORT
+ *       -> "INDEX TARGET" ("- -" when no rule matches, "INDEX -" when the
+ *          rule has no target; vsock / tipc / firecracker targets as
+ *          CID:PORT, TYPE:LOWER:UPPER@SCOPE, UDS:PORT); exit 2 if RULES
+ *          is not read. */
+#include "../../src/shim/config.c"
+#include "../../src/shim/glob.c"
+#include "../../src/shim/rules.c"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "glob") == 0)
+        return unsock_glob_match(argv[2], argv[3], strlen(argv[3])) ? 0 : 1;
+    if (argc != 8 || strcmp(argv[1], "match") != 0)
+        return 2;
+    struct unsock_rules rs;
+    char err[512];
+    if (unsock_rules_parse(argv[2], &rs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    int dir = strcmp(argv[3], "in") == 0 ? RULE_IN : RULE_OUT;
+    int type = strcmp(argv[4], "stream") == 0 ? SOCK_STREAM : SOCK_DGRAM;
+    const char *family = argv[5], *address = argv[6];
+    uint16_t port = (uint16_t)atoi(argv[7]);
+    struct sockaddr_storage ss = {0};
+    socklen_t len = 0;
+    const struct unsock_rule *r;
+    if (strcmp(family, "ip") == 0) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, address, &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+            in->sin_port = htons(port);
+            len = sizeof(*in);
+        } else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(port);
+            len = sizeof(*in6);
+        } else {
+            return 2;
+        }
+        r = unsock_rules_match_ip(&rs, dir, type, (struct sockaddr *)&ss, len);
+    } else {
+        r = unsock_rules_match_unix(&rs, dir, type, strcmp(family, "unix") == 0 ? FROM_UNIX : FROM_ABSTRACT,
+                                    address, strlen(address));
+    }
+    if (r == NULL) {
+        printf("- -\n");
+        return 0;
+    }
+    size_t index = unsock_rule_index(&rs, r) - 1;
+    if (r->action == ACT_VSOCK || r->action == ACT_TIPC || r->action == ACT_FIRECRACKER) {
+        struct unsock_control c;
+        unsock_rule_control(r, true, port, &c);
+        struct sockaddr_vm vm;
+        struct sockaddr_tipc t;
+        memcpy(&vm, c.dest, sizeof(vm));
+        memcpy(&t, c.dest, sizeof(t));
+        if (r->action == ACT_VSOCK)
+            printf("%zu %u:%u\n", index, vm.svm_cid, vm.svm_port);
+        else if (r->action == ACT_TIPC)
+            printf("%zu %u:%u:%u@%s\n", index, t.addr.nameseq.type, t.addr.nameseq.lower, t.addr.nameseq.upper,
+                   t.scope == TIPC_NODE_SCOPE ? "node" : "cluster");
+        else
+            printf("%zu %s:%u\n", index, ((struct sockaddr_un *)c.proxy)->sun_path, vm.svm_port);
+        return 0;
+    }
+    struct sockaddr_un un;
+    socklen_t ulen;
+    if ((r->action != ACT_PATH && r->action != ACT_ABSTRACT) ||
+        unsock_rule_sockaddr(r, type, len ? (struct sockaddr *)&ss : NULL, port, &un, &ulen) != 0) {
+        printf("%zu -\n", index);
+        return 0;
+    }
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (r->action == ACT_ABSTRACT)
+        printf("%zu %.*s\n", index, (int)(ulen - off - 1), un.sun_path + 1);
+    else
+        printf("%zu %s\n", index, un.sun_path);
+    return 0;
+}
