@@ -6,14 +6,24 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import __version__, cli_control
-from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
-from .errors import UnsockError
-from .launch import build_environment, exec_program
+from .config import BOOL_VARS, Config, format_ranges, parse_dir, parse_mode, parse_port, parse_ranges, parse_switch
+from .errors import ConfigError, UnsockError
+from .launch import build_environment, exec_program, preload_value
 from .library import library_path
+from .rules import (
+    Rule,
+    compile_rules,
+    format_table,
+    parse_compiled,
+    parse_rules,
+    rules_from_config,
+)
 
+EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 127
 
@@ -44,6 +54,33 @@ def _config_options(p: argparse.ArgumentParser) -> None:
     ):
         g.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=f"set {var}")
     p.add_argument("-v", "--verbose", action="store_true", help="log every decision of the shim to stderr")
+
+
+class _RuleSource(argparse.Action):
+    """-r and -f append to one list, so that the rules keep the command line's order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        sources: list[tuple[str, str]] = list(getattr(namespace, "rules", None) or [])
+        sources.append((self.const, str(values)))
+        namespace.rules = sources
+
+
+def _rule_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rules (docs/rules.md); they replace --dir, --addr, --port, --mode, --block-inet")
+    g.add_argument("-r", "--rule", action=_RuleSource, const="-r", dest="rules", default=[], metavar="RULE",
+                   help="a rule, e.g. in,tcp,port=8080,path=/run/app/http.sock (repeatable)")
+    g.add_argument("-f", "--rules-file", action=_RuleSource, const="-f", dest="rules", default=[], metavar="FILE",
+                   help="a file of rules, one per line (repeatable, mixed with -r in order)")
+
+
+_REPLACED_BY_RULES = (("dir", "--dir"), ("addr", "--addr"), ("port", "--port"), ("mode", "--mode"),
+                      ("block_inet", "--block-inet"))
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -81,14 +118,68 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a program with its covered TCP sockets on unix sockets")
     _config_options(run)
+    _rule_options(run)
+    run.add_argument("--log", metavar="FILE", help="append the shim's decision log to FILE (sets UNSOCK_DEBUG=1)")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
 
     env = sub.add_parser("env", help="print the export lines that 'unsock run' would set")
     _config_options(env)
+    _rule_options(env)
+    env.add_argument("--log", metavar="FILE", help="as for 'unsock run'")
+
+    rules = sub.add_parser(
+        "rules",
+        help="show or check the rules a program would run with",
+        description="Show or check rules (-r/-f, else UNSOCK_RULES, else the ones the UNSOCK_* variables and "
+        "the options stand for). Prints the table when no other output is asked for.",
+    )
+    _config_options(rules)
+    _rule_options(rules)
+    rules.add_argument("--print", action="store_true", help="print the rules as a table")
+    rules.add_argument("--compiled", action="store_true", help="print the compiled form (UNSOCK_RULES)")
+    rules.add_argument("--check", action="store_true",
+                       help="only validate: print every error, exit 0 if there is none, 1 otherwise")
 
     sub.add_parser("lib", help="print the absolute path of libunsock.so")
     cli_control.add_parser(sub, _Parser)
     return parser
+
+
+def _given_rules(args: argparse.Namespace, base: Mapping[str, str]) -> list[Rule] | None:
+    """The rules of -r/-f, else of an inherited UNSOCK_RULES, else None (the
+    UNSOCK_* variables apply). Options that rules replace are a usage error."""
+    if args.rules:
+        rules = parse_rules(args.rules)
+    elif base.get("UNSOCK_RULES"):
+        rules = parse_compiled(base["UNSOCK_RULES"])
+    else:
+        return None
+    for attr, flag in _REPLACED_BY_RULES:
+        if getattr(args, attr) is not None:
+            raise UnsockError(f"{flag} cannot be used with rules: say where sockets go in the rules instead")
+    return rules
+
+
+def _environment(args: argparse.Namespace) -> tuple[dict[str, str], list[Rule] | None]:
+    """The child's environment, and the rules given (None: the UNSOCK_* variables)."""
+    base = dict(os.environ)
+    if getattr(args, "log", None) is not None:
+        base["UNSOCK_DEBUG"] = "1"
+        base["UNSOCK_LOG_FILE"] = os.path.abspath(args.log)
+    rules = _given_rules(args, base)
+    if rules is None:
+        env, _ = build_environment(base, _overrides(args), verbose=args.verbose)
+        return env, None
+    env = base
+    env.update(_overrides(args))
+    if args.verbose:
+        env["UNSOCK_DEBUG"] = "1"
+    for name, _ in BOOL_VARS:  # the switches that apply with rules too
+        if name != "UNSOCK_BLOCK_INET":
+            parse_switch(name, env.get(name))
+    env["UNSOCK_RULES"] = compile_rules(rules)
+    env["LD_PRELOAD"] = preload_value(env.get("LD_PRELOAD"))
+    return env, rules
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -97,16 +188,40 @@ def _run(args: argparse.Namespace) -> int:
         program = program[1:]
     if not program:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
-    env, config = build_environment(os.environ, _overrides(args), verbose=args.verbose)
+    env, rules = _environment(args)
     if args.verbose:
-        sys.stderr.write(f"unsock: socket directory {config.dir}, converting {format_ranges(config.ranges)}\n")
+        if rules is None:
+            config = Config.from_env(env)
+            sys.stderr.write(f"unsock: socket directory {config.dir}, converting {format_ranges(config.ranges)}\n")
+        else:
+            sys.stderr.write(f"unsock: {len(rules)} rule{'' if len(rules) == 1 else 's'} in UNSOCK_RULES\n")
     exec_program(program, env)
 
 
 def _env(args: argparse.Namespace) -> int:
-    env, _ = build_environment(os.environ, _overrides(args), verbose=args.verbose)
+    env, _ = _environment(args)
     for name in sorted(k for k in env if k.startswith("UNSOCK_") or k == "LD_PRELOAD"):
         print(f"export {name}={shlex.quote(env[name])}")
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    try:
+        env, rules = _environment(args)
+        if rules is None:
+            rules = rules_from_config(Config.from_env(env))
+    except ConfigError as e:
+        if not args.check:
+            raise
+        for line in str(e).splitlines():
+            sys.stderr.write(f"unsock: {line}\n")
+        return EXIT_INVALID
+    if args.compiled:
+        text = compile_rules(rules)
+        if text:
+            print(text)
+    if args.print or not (args.check or args.compiled):
+        sys.stdout.write(format_table(rules))
     return 0
 
 
@@ -117,10 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "env":
             return _env(args)
+        if args.command == "rules":
+            return _rules(args)
         if args.command == "control":
             return cli_control.run(args)
         print(library_path())
         return 0
     except UnsockError as e:
-        sys.stderr.write(f"unsock: {e}\n")
+        for line in str(e).splitlines() or [""]:
+            sys.stderr.write(f"unsock: {line}\n")
         return EXIT_NOT_FOUND if str(e).startswith("cannot run") else EXIT_USAGE
