@@ -11,6 +11,7 @@ import pytest
 
 from tests.vectors.cases import case_id, env_cases
 from unsock import Config, ConfigError, library_path
+from unsock.rules import compile_rules, parse_compiled, rules_from_config
 
 CASES = env_cases()
 
@@ -18,7 +19,11 @@ CASES = env_cases()
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_python_agrees(case: dict[str, Any]) -> None:
     if "config" in case:
-        assert Config.from_env(case["env"]).canonical() == case["config"]
+        config = Config.from_env(case["env"])
+        assert config.canonical() == case["config"]
+        rules = rules_from_config(config)
+        assert [r.canonical() for r in rules] == case["rules"]
+        assert parse_compiled(compile_rules(rules)) == rules
     else:
         with pytest.raises(ConfigError) as e:
             Config.from_env(case["env"])
