@@ -16,6 +16,7 @@ from .launch import build_environment, exec_program, preload_value
 from .library import library_path
 from .rules import (
     Rule,
+    RulesError,
     compile_rules,
     format_table,
     parse_compiled,
@@ -150,6 +151,9 @@ def _given_rules(args: argparse.Namespace, base: Mapping[str, str]) -> list[Rule
     UNSOCK_* variables apply). Options that rules replace are a usage error."""
     if args.rules:
         rules = parse_rules(args.rules)
+        if not rules:  # an empty UNSOCK_RULES would leave the UNSOCK_* variables in charge
+            files = " ".join(value for _, value in args.rules)
+            raise RulesError([f"no rule in {files}: add one, or leave out -f"])
     elif base.get("UNSOCK_RULES"):
         rules = parse_compiled(base["UNSOCK_RULES"])
     else:

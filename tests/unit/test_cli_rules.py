@@ -132,6 +132,17 @@ def test_check_invalid_lists_every_error(tmp_path: Path) -> None:
     ]
 
 
+def test_an_empty_rule_list_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "r"
+    f.write_text("# nothing yet\n\n")
+    p = run("rules", "--check", "-f", str(f))
+    assert (p.returncode, p.stderr) == (1, f"unsock: no rule in {f}: add one, or leave out -f\n")
+    marker = tmp_path / "ran"
+    p = run("run", "-f", str(f), "--", "touch", str(marker))
+    assert (p.returncode, p.stderr) == (2, f"unsock: no rule in {f}: add one, or leave out -f\n")
+    assert not marker.exists()
+
+
 def test_check_of_a_bad_configuration_is_1() -> None:
     p = run("rules", "--check", "--dir", "relative")
     assert p.returncode == 1
