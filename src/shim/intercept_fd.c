@@ -5,7 +5,9 @@
 #define _GNU_SOURCE
 #include "fdtable.h"
 #include "init.h"
+#include "log.h"
 #include "real.h"
+#include "systemd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,10 @@ static int real_close(int fd)
 UNSOCK_EXPORT int close(int fd)
 {
     unsock_init();
+    if (unsock_systemd_protected(fd)) {
+        unsock_debug("close fd %d: a socket passed by systemd, kept open", fd);
+        return 0;
+    }
     return unsock_fd_close(fd, real_close);
 }
 
@@ -38,21 +44,48 @@ UNSOCK_EXPORT int dup(int fd)
     return r;
 }
 
+/* A passed socket on fd2 moves out of the way of a dup2 or dup3 onto fd2.
+ * If the call then fails, the copy left on fd2 is one the program never
+ * had: it is closed, as the program's call would have done. */
+static int clear_passed(int fd2)
+{
+    return unsock_systemd_protected(fd2) ? unsock_systemd_move(fd2) : 0;
+}
+
+static void undo_clear(int moved, int fd2)
+{
+    if (moved > 0) {
+        int saved = errno;
+        unsock_fd_close(fd2, real_close);
+        errno = saved;
+    }
+}
+
 UNSOCK_EXPORT int dup2(int fd, int fd2)
 {
     unsock_init();
+    int moved = fd != fd2 ? clear_passed(fd2) : 0;
+    if (moved < 0)
+        return -1;
     int r = unsock_real.dup2(fd, fd2);
     if (r >= 0 && fd != fd2)
         unsock_fd_dup(fd, r);
+    else if (r < 0)
+        undo_clear(moved, fd2);
     return r;
 }
 
 UNSOCK_EXPORT int dup3(int fd, int fd2, int flags)
 {
     unsock_init();
+    int moved = fd != fd2 ? clear_passed(fd2) : 0;
+    if (moved < 0)
+        return -1;
     int r = unsock_real.dup3(fd, fd2, flags);
     if (r >= 0)
         unsock_fd_dup(fd, r);
+    else
+        undo_clear(moved, fd2);
     return r;
 }
 
@@ -112,9 +145,8 @@ UNSOCK_EXPORT int ioctl(int fd, unsigned long request, ...)
     return r;
 }
 
-UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+static int do_close_range(unsigned first, unsigned last, int flags)
 {
-    unsock_init();
     if ((flags & CLOSE_RANGE_CLOEXEC) == 0)
         close_converted(first, last);
     if (unsock_real.close_range != NULL)
@@ -122,13 +154,53 @@ UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
     return (int)syscall(SYS_close_range, first, last, flags);
 }
 
+/* [first, last] below a passed socket; one by one if the kernel lacks
+ * close_range(2), as closefrom falls back to. */
+static int close_below_passed(unsigned first, unsigned last, int flags)
+{
+    int r = do_close_range(first, last, flags);
+    if (r != 0 && errno == ENOSYS && flags == 0) {
+        for (unsigned fd = first; fd <= last; fd++)
+            unsock_fd_close((int)fd, real_close);
+        r = 0;
+    }
+    return r;
+}
+
+/* The sockets systemd passed stay open: the range is closed around them.
+ * They already have FD_CLOEXEC, so CLOSE_RANGE_CLOEXEC needs no split. */
+UNSOCK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+    unsock_init();
+    if (first > last || (flags & CLOSE_RANGE_CLOEXEC) != 0)
+        return do_close_range(first, last, flags);
+    for (;;) {
+        int p = unsock_systemd_next_protected(first);
+        if (p < 0 || (unsigned)p > last)
+            return do_close_range(first, last, flags);
+        unsock_debug("close_range: fd %d is a socket passed by systemd, kept open", p);
+        if ((unsigned)p > first && close_below_passed(first, (unsigned)p - 1, flags) != 0)
+            return -1;
+        if ((unsigned)p == last)
+            return 0;
+        first = (unsigned)p + 1;
+    }
+}
+
 UNSOCK_EXPORT void closefrom(int lowfd)
 {
     unsock_init();
     unsigned first = lowfd < 0 ? 0 : (unsigned)lowfd;
+    int p;
+    while ((p = unsock_systemd_next_protected(first)) >= 0) {
+        unsock_debug("closefrom: fd %d is a socket passed by systemd, kept open", p);
+        if ((unsigned)p > first)
+            close_below_passed(first, (unsigned)p - 1, 0);
+        first = (unsigned)p + 1;
+    }
     close_converted(first, ~0u);
     if (unsock_real.closefrom != NULL)
-        unsock_real.closefrom(lowfd);
+        unsock_real.closefrom((int)first);
     else
         syscall(SYS_close_range, first, ~0u, 0);
 }
