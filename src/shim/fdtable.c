@@ -167,6 +167,7 @@ static struct usock *sock_unref_locked(struct usock *s)
 void unsock_sock_free(struct usock *s)
 {
     free(s->opts);
+    free(s->peers);
     free(s);
 }
 

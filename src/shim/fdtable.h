@@ -47,6 +47,9 @@ struct usock {
     /* TCP- and IP-level options the program set (emulated). */
     struct unsock_opt *opts;
     size_t nopts, capopts;
+
+    /* Datagram peers known by a pseudo port (peers.h), or NULL. */
+    struct unsock_peers *peers;
 };
 
 void unsock_lock(void);

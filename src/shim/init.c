@@ -39,18 +39,20 @@ static void init_once(void)
     if (unsock_rules_parse(rules, &unsock_ruleset, err, sizeof(err)) != 0)
         unsock_fatal("%s: pass rules with 'unsock run -r' or see 'unsock rules --compiled'", err);
     unsock_fdtable_init();
-    if (unsock_cfg.debug) {
-        char line[1024];
-        unsock_config_format(&unsock_cfg, line, sizeof(line));
-        unsock_log_line("config: %s", line);
-        for (size_t i = 0; i < unsock_ruleset.n; i++) {
-            unsock_rule_format(&unsock_ruleset.v[i], line, sizeof(line));
-            unsock_log_line("rule %zu: %s", i + 1, line);
-        }
-    }
     if (unsock_ruleset.has_systemd)
         unsock_systemd_init();
     unsock_adopt_inherited();
+}
+
+void unsock_log_setup(void)
+{
+    char line[1024];
+    unsock_config_format(&unsock_cfg, line, sizeof(line));
+    unsock_log_line("config: %s", line);
+    for (size_t i = 0; i < unsock_ruleset.n; i++) {
+        unsock_rule_format(&unsock_ruleset.v[i], line, sizeof(line));
+        unsock_log_line("rule %zu: %s", i + 1, line);
+    }
 }
 
 void unsock_init(void)

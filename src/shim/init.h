@@ -6,4 +6,9 @@
 
 void unsock_init(void);
 
+/* The configuration and the rule list, logged before the first line a
+ * process logs (so that the many processes of shell wrappers that decide
+ * nothing log nothing). */
+void unsock_log_setup(void);
+
 #endif

@@ -9,6 +9,7 @@
 #include "cmsg.h"
 #include "fdtable.h"
 #include "init.h"
+#include "peers.h"
 #include "real.h"
 #include "rules.h"
 #include "sockaddr.h"
@@ -38,12 +39,14 @@ static bool converted_view(int fd, struct view *v)
     return true;
 }
 
-static socklen_t sender(const struct view *v, const struct sockaddr_un *un, socklen_t len,
+static socklen_t sender(int fd, const struct view *v, const struct sockaddr_un *un, socklen_t len,
                         struct sockaddr_storage *out)
 {
     if (!v->datagram)
         return 0;
     int port = unsock_rules_port_of(&unsock_ruleset, SOCK_DGRAM, un, len);
+    if (port < 0 && len > offsetof(struct sockaddr_un, sun_path) + 1)
+        port = unsock_peer_port(fd, un, len);
     return unsock_reply_addr(&v->local, port < 0 ? 0 : (uint16_t)port, out);
 }
 
@@ -76,7 +79,7 @@ UNSOCK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct so
     if (r < 0)
         return r;
     struct sockaddr_storage shown;
-    socklen_t sl = sender(&v, &un, ul, &shown);
+    socklen_t sl = sender(fd, &v, &un, ul, &shown);
     unsock_copy_out(addr, len, &shown, sl, true);
     return r;
 }
@@ -92,11 +95,11 @@ UNSOCK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 
 /* Receive into m (a copy of the program's msg with our own name buffer),
  * then give the program its fields back with the sender translated. */
-static void finish_msg(struct msghdr *msg, const struct msghdr *m, const struct view *v,
+static void finish_msg(int fd, struct msghdr *msg, const struct msghdr *m, const struct view *v,
                        const struct sockaddr_un *un)
 {
     struct sockaddr_storage shown;
-    socklen_t sl = sender(v, un, m->msg_namelen, &shown);
+    socklen_t sl = sender(fd, v, un, m->msg_namelen, &shown);
     if (msg->msg_name != NULL)
         unsock_copy_out(msg->msg_name, &msg->msg_namelen, &shown, sl, true);
     size_t capacity = msg->msg_controllen;
@@ -125,7 +128,7 @@ UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     m.msg_namelen = sizeof(un);
     ssize_t r = unsock_real.recvmsg(fd, &m, flags);
     if (r >= 0)
-        finish_msg(msg, &m, &v, &un);
+        finish_msg(fd, msg, &m, &v, &un);
     return r;
 }
 
@@ -157,7 +160,7 @@ UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
     int r = unsock_real.recvmmsg(fd, copy, vlen, flags, timeout);
     for (int i = 0; i < r; i++) {
         vec[i].msg_len = copy[i].msg_len;
-        finish_msg(&vec[i].msg_hdr, &copy[i].msg_hdr, &v, &names[i]);
+        finish_msg(fd, &vec[i].msg_hdr, &copy[i].msg_hdr, &v, &names[i]);
     }
     free(copy);
     return r;

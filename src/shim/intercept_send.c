@@ -7,6 +7,7 @@
 #include "decide.h"
 #include "fdtable.h"
 #include "init.h"
+#include "peers.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "target.h"
@@ -48,11 +49,15 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
             return ROUTE_AS_IS;
         return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
     }
+    bool converted = unsock_fd_converted(fd);
+    /* sin_port and sin6_port are at the same offset */
+    uint16_t port = unsock_is_ip(dest, dlen) ? ntohs(((const struct sockaddr_in *)dest)->sin_port) : 0;
+    if (converted && port != 0 && unsock_peer_addr(fd, port, un, ulen))
+        return ROUTE_UNIX;
     int type, domain;
     const struct unsock_rule *r = send_rule(fd, dest, dlen, &type, &domain);
     if (type < 0)
         return -1;
-    bool converted = unsock_fd_converted(fd);
     if (r == NULL) {
         if (unsock_is_ip(dest, dlen) && converted) {
             /* Its IP socket is gone: a unix socket cannot reach IP addresses. */
@@ -86,8 +91,6 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
     }
     if (type != SOCK_DGRAM)
         return ROUTE_NO_ADDRESS;
-    /* sin_port and sin6_port are at the same offset */
-    uint16_t port = ntohs(((const struct sockaddr_in *)dest)->sin_port);
     if (unsock_rule_sockaddr(r, type, dest, port, un, ulen) != 0)
         return -1;
     unsock_decided("send", fd, dest, dlen, type, r, "%s", unsock_target_describe(r, un));

@@ -1,10 +1,12 @@
 #include "log.h"
 
+#include "init.h"
 #include "real.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -40,7 +42,10 @@ static void vlog(const char *fmt, va_list ap, bool to_file)
 
 void unsock_log_line(const char *fmt, ...)
 {
+    static atomic_bool setup_logged;
     int saved = errno;
+    if (!atomic_exchange(&setup_logged, true))
+        unsock_log_setup();
     va_list ap;
     va_start(ap, fmt);
     vlog(fmt, ap, unsock_cfg.log_file[0] != '\0');

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -30,17 +30,25 @@ def test_python_agrees(case: dict[str, Any]) -> None:
         assert str(e.value) == case["error"]
 
 
+# One decision without side effects: a TCP connect to port 9 of 127.0.0.1
+# (refused over TCP or as a missing socket file, or rejected).
+DECIDE = "import socket; socket.socket().connect_ex(('127.0.0.1', 9))"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_shim_agrees(case: dict[str, Any]) -> None:
+    """The shim logs its configuration and its rules before its first
+    decision: the same line and the same rules as unsock.config and
+    unsock.rules."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
     env.update(case["env"], LD_PRELOAD=str(library_path()), UNSOCK_DEBUG="1")
-    true = shutil.which("true")
-    assert true is not None
-    p = subprocess.run([true], env=env, capture_output=True, text=True, timeout=30)
+    p = subprocess.run([sys.executable, "-c", DECIDE], env=env, capture_output=True, text=True, timeout=30)
     lines = p.stderr.splitlines()
     if "config" in case:
         assert p.returncode == 0, p.stderr
-        assert lines == [f"unsock: config: {case['config']}"]
+        rules = [f"unsock: rule {i}: {text}" for i, text in enumerate(case["rules"], 1)]
+        assert lines[: 1 + len(rules)] == [f"unsock: config: {case['config']}", *rules]
+        assert len(lines) == 2 + len(rules) and "connect fd" in lines[-1], lines
     else:
         assert p.returncode != 0
         assert lines == [f"unsock: {case['error']}"]

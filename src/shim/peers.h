@@ -1,0 +1,30 @@
+/* Datagram peers whose unix address no rule maps back to an IP port (an
+ * abstract address the kernel picked for a client, a fixed path= without
+ * %p): each gets a pseudo port, so that the program sees an IP sender it
+ * can answer to, and the answer goes back to that unix address. */
+#ifndef UNSOCK_PEERS_H
+#define UNSOCK_PEERS_H
+
+#include "common.h"
+
+#define UNSOCK_PEERS 16
+
+struct unsock_peer {
+    uint16_t port;
+    socklen_t len;
+    struct sockaddr_un addr;
+};
+
+struct unsock_peers {
+    struct unsock_peer v[UNSOCK_PEERS];
+    unsigned next; /* the oldest entry, replaced when all are taken */
+};
+
+/* The pseudo port of the peer un on converted socket fd; 0 if fd is not
+ * converted or there is no memory. */
+uint16_t unsock_peer_port(int fd, const struct sockaddr_un *un, socklen_t len);
+
+/* The unix address of fd's peer known by port; false if none. */
+bool unsock_peer_addr(int fd, uint16_t port, struct sockaddr_un *un, socklen_t *len);
+
+#endif
