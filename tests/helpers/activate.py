@@ -69,6 +69,8 @@ class Activator:
         if fdnames is not None:
             args.append(f"--fdname={fdnames}")
         variables = {"LD_PRELOAD": preload()}
+        # A sanitizer build's settings (UNSOCK_TEST_PRELOAD) go along.
+        variables.update({k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")})
         if rules is not None:
             variables["UNSOCK_RULES"] = "\n".join(rules)
         if debug:

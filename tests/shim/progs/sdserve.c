@@ -6,7 +6,8 @@
  * it runs (env) see.
  * Usage: sdserve MODE IP PORT CONNS [nonblock]
  * MODE: none, closefrom, close_range, closeloop (close 3..1023 one by one),
- *       dup2 (/dev/null onto fd 3, which must then be /dev/null),
+ *       dup2, dup3 (/dev/null onto fd 3, which must then be /dev/null),
+ *       dup2bad (a dup2 onto fd 3 that fails),
  *       rebind (bind, close, bind again). */
 #include "probe.h"
 
@@ -26,10 +27,10 @@ static void close_everything(const char *mode)
     } else if (strcmp(mode, "closeloop") == 0) {
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
-    } else if (strcmp(mode, "dup2") == 0) {
+    } else if (strcmp(mode, "dup2") == 0 || strcmp(mode, "dup3") == 0) {
         int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
         MUST(n);
-        MUST(dup2(n, 3));
+        MUST(mode[3] == '2' ? dup2(n, 3) : dup3(n, 3, O_CLOEXEC));
         MUST(close(n));
         char target[PATH_MAX];
         ssize_t len = readlink("/proc/self/fd/3", target, sizeof(target) - 1);
@@ -37,6 +38,10 @@ static void close_everything(const char *mode)
         target[len] = '\0';
         CHECK(strcmp(target, "/dev/null") == 0, "fd 3 is %s after dup2 of /dev/null onto it", target);
         printf("fd3 %s\n", target);
+    } else if (strcmp(mode, "dup2bad") == 0) {
+        /* A failed dup2 leaves nothing of the passed socket on fd 3. */
+        CHECK(dup2(1000, 3) < 0 && errno == EBADF, "dup2 of a closed fd onto 3");
+        CHECK(fcntl(3, F_GETFD) < 0, "fd 3 still open after a failed dup2 onto it");
     } else {
         CHECK(strcmp(mode, "none") == 0 || strcmp(mode, "rebind") == 0, "unknown mode %s", mode);
     }
