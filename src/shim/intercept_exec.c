@@ -29,11 +29,11 @@ static void resolve(void)
     real.fexecve = (fexecve_fn)dlsym(RTLD_NEXT, "fexecve");
 }
 
-/* One exec with the environment unsock_systemd_exec_env() gives, if any. */
+/* One exec with the environment unsock_systemd_exec_env() gives, if any;
+ * f is resolved (or NULL if the C library lacks it). */
 static int exec_with(execve_fn f, const char *path, char *const argv[], char *const envp[])
 {
     unsock_init();
-    pthread_once(&resolved, resolve);
     if (f == NULL) {
         errno = ENOSYS;
         return -1;
@@ -60,10 +60,6 @@ UNSOCK_EXPORT int execv(const char *path, char *const argv[])
 UNSOCK_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pthread_once(&resolved, resolve);
-    if (real.execvpe == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
     return exec_with(real.execvpe, file, argv, envp);
 }
 
