@@ -210,6 +210,8 @@ static int check_rule(const struct unsock_rule *r, size_t line, char *err, size_
         return fail(err, errlen, line, "mode= or noremove without path=");
     if (r->from != FROM_IP && (r->has_addr || r->has_port))
         return fail(err, errlen, line, "from-unix / from-abstract with addr= or port=");
+    if (r->from != FROM_IP && (r->action == ACT_VSOCK || r->action == ACT_TIPC || r->action == ACT_FIRECRACKER))
+        return fail(err, errlen, line, "from-unix / from-abstract with %s=", action_names[r->action]);
     return 0;
 }
 

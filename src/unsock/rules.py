@@ -561,6 +561,9 @@ class _Parser:
                     name = "mode=" if option == "mode" else "noremove"
                     raise RuleError(f"{name} only applies to path=: remove it", cols[option])
         if self.from_unix is not None or self.from_abstract is not None:
+            if isinstance(action, VsockAction | TipcAction | FirecrackerAction):
+                raise RuleError(f"{self.action_name} takes IP sockets only, not unix ones: "
+                                "use path= or abstract= with from-unix=/from-abstract=", act_col)
             for letter, col in self.placeholders:
                 raise RuleError(f"%{letter} in a rule for unix sockets, which have no "
                                 f"{'port' if letter == 'p' else 'address'}: remove it", col)

@@ -358,9 +358,10 @@ REFUSED = [
     ("abstract=x,noremove", 12, "noremove only applies to path=: remove it"),
     ("from-unix=/a,path=/b/%p", 22, "%p in a rule for unix sockets, which have no port: remove it"),
     ("path=/b/%t%a,from-abstract=x", 11, "%a in a rule for unix sockets, which have no address: remove it"),
-    ("from-unix=/a,vsock=2:%p", 22, "%p in a rule for unix sockets, which have no port: remove it"),
-    ("from-unix=/a,tipc=1:1:%p", 23, "%p in a rule for unix sockets, which have no port: remove it"),
-    ("from-unix=/a,firecracker=/fc:%p", 30, "%p in a rule for unix sockets, which have no port: remove it"),
+    ("from-unix=/a,path=/x/%p", 22, "%p in a rule for unix sockets, which have no port: remove it"),
+    ("from-unix=/a,vsock=2:5", 14, "vsock= takes IP sockets only, not unix ones: use path= or abstract= with from-unix=/from-abstract="),
+    ("from-unix=/a,abstract=x%p", 24, "%p in a rule for unix sockets, which have no port: remove it"),
+    ("from-abstract=a,tipc=1:1", 17, "tipc= takes IP sockets only, not unix ones: use path= or abstract= with from-unix=/from-abstract="),
 ]
 
 

@@ -55,8 +55,8 @@ def port_refs(ip: bool) -> st.SearchStrategy[int | str]:
 
 @st.composite
 def actions(draw: st.DrawFn, ip: bool) -> Action:
-    kind = draw(st.sampled_from(["path", "abstract", "reject", "blackhole", "ignore", "systemd", "vsock", "tipc",
-                                 "firecracker"]))
+    kinds = ["path", "abstract", "reject", "blackhole", "ignore", "systemd"]
+    kind = draw(st.sampled_from(kinds + ["vsock", "tipc", "firecracker"] if ip else kinds))
     if kind == "path":
         path = "/" + draw(templates(ip))
         assume(min_len(path) <= PATH_MAX)
