@@ -155,6 +155,7 @@ def test_rule_fields() -> None:
 
 
 LONG = "/" + "a" * 106  # 107 bytes
+IP_ONLY = "takes IP sockets only, not unix ones: use path= or abstract= with from-unix=/from-abstract="
 
 REFUSED = [
     # (rule, position, message)
@@ -358,10 +359,9 @@ REFUSED = [
     ("abstract=x,noremove", 12, "noremove only applies to path=: remove it"),
     ("from-unix=/a,path=/b/%p", 22, "%p in a rule for unix sockets, which have no port: remove it"),
     ("path=/b/%t%a,from-abstract=x", 11, "%a in a rule for unix sockets, which have no address: remove it"),
-    ("from-unix=/a,path=/x/%p", 22, "%p in a rule for unix sockets, which have no port: remove it"),
-    ("from-unix=/a,vsock=2:5", 14, "vsock= takes IP sockets only, not unix ones: use path= or abstract= with from-unix=/from-abstract="),
+    ("from-unix=/a,vsock=2:5", 14, f"vsock= {IP_ONLY}"),
     ("from-unix=/a,abstract=x%p", 24, "%p in a rule for unix sockets, which have no port: remove it"),
-    ("from-abstract=a,tipc=1:1", 17, "tipc= takes IP sockets only, not unix ones: use path= or abstract= with from-unix=/from-abstract="),
+    ("from-abstract=a,tipc=1:1", 17, f"tipc= {IP_ONLY}"),
 ]
 
 
