@@ -226,8 +226,12 @@ static int parse_line(struct unsock_rule *r, const char *line, size_t len, char 
     while (i <= len) {
         char *tok = dst;
         while (i < len && line[i] != ',') {
-            if (line[i] == '\\' && i + 1 < len && (line[i + 1] == ',' || line[i + 1] == '\\'))
+            if (line[i] == '\\') {
+                /* the compiled form escapes every comma and backslash */
+                if (i + 1 == len || (line[i + 1] != ',' && line[i + 1] != '\\'))
+                    return fail(err, errlen, lineno, "a backslash that escapes neither ',' nor '\\'");
                 i++;
+            }
             *dst++ = line[i++];
         }
         *dst++ = '\0';
@@ -247,7 +251,7 @@ static int parse_line(struct unsock_rule *r, const char *line, size_t len, char 
     return check_rule(r, lineno, err, errlen);
 }
 
-int unsock_rules_parse(const char *text, struct unsock_rules *out, char *err, size_t errlen)
+static int parse_all(const char *text, struct unsock_rules *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     size_t total = strlen(text), lines = 1;
@@ -277,6 +281,21 @@ int unsock_rules_parse(const char *text, struct unsock_rules *out, char *err, si
         p += len + 1;
     }
     return 0;
+}
+
+void unsock_rules_free(struct unsock_rules *rs)
+{
+    free(rs->v);
+    free(rs->strings);
+    memset(rs, 0, sizeof(*rs));
+}
+
+int unsock_rules_parse(const char *text, struct unsock_rules *out, char *err, size_t errlen)
+{
+    if (parse_all(text, out, err, errlen) == 0)
+        return 0;
+    unsock_rules_free(out);
+    return -1;
 }
 
 /* Append s to out[*used..], escaping ',' and '\\' unless raw. */

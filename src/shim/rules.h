@@ -47,6 +47,8 @@ extern struct unsock_rules unsock_ruleset;
  * in err (without "unsock: ") if text is not exactly that form. */
 int unsock_rules_parse(const char *text, struct unsock_rules *out, char *err, size_t errlen);
 
+void unsock_rules_free(struct unsock_rules *rs);
+
 /* The canonical rules the original's UNSOCK_* settings in cfg stand for. */
 int unsock_rules_from_config(const struct unsock_config *cfg, char *out, size_t outlen);
 

@@ -4,7 +4,8 @@
  *       -> "INDEX TARGET" ("- -" when no rule matches, "INDEX -" when the
  *          rule has no target; vsock / tipc / firecracker targets as
  *          CID:PORT, TYPE:LOWER:UPPER@SCOPE, UDS:PORT); exit 2 if RULES
- *          is not read. */
+ *          is not read.
+ *   rules_driver format RULES -> the canonical form of each rule read. */
 #include "../../src/shim/config.c"
 #include "../../src/shim/glob.c"
 #include "../../src/shim/rules.c"
@@ -12,18 +13,8 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 
-int main(int argc, char **argv)
+static int match(const struct unsock_rules *rs, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "glob") == 0)
-        return unsock_glob_match(argv[2], argv[3], strlen(argv[3])) ? 0 : 1;
-    if (argc != 8 || strcmp(argv[1], "match") != 0)
-        return 2;
-    struct unsock_rules rs;
-    char err[512];
-    if (unsock_rules_parse(argv[2], &rs, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return 2;
-    }
     int dir = strcmp(argv[3], "in") == 0 ? RULE_IN : RULE_OUT;
     int type = strcmp(argv[4], "stream") == 0 ? SOCK_STREAM : SOCK_DGRAM;
     const char *family = argv[5], *address = argv[6];
@@ -45,16 +36,16 @@ int main(int argc, char **argv)
         } else {
             return 2;
         }
-        r = unsock_rules_match_ip(&rs, dir, type, (struct sockaddr *)&ss, len);
+        r = unsock_rules_match_ip(rs, dir, type, (struct sockaddr *)&ss, len);
     } else {
-        r = unsock_rules_match_unix(&rs, dir, type, strcmp(family, "unix") == 0 ? FROM_UNIX : FROM_ABSTRACT,
+        r = unsock_rules_match_unix(rs, dir, type, strcmp(family, "unix") == 0 ? FROM_UNIX : FROM_ABSTRACT,
                                     address, strlen(address));
     }
     if (r == NULL) {
         printf("- -\n");
         return 0;
     }
-    size_t index = unsock_rule_index(&rs, r) - 1;
+    size_t index = unsock_rule_index(rs, r) - 1;
     if (r->action == ACT_VSOCK || r->action == ACT_TIPC || r->action == ACT_FIRECRACKER) {
         struct unsock_control c;
         unsock_rule_control(r, true, port, &c);
@@ -84,4 +75,31 @@ int main(int argc, char **argv)
     else
         printf("%zu %s\n", index, un.sun_path);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "glob") == 0)
+        return unsock_glob_match(argv[2], argv[3], strlen(argv[3])) ? 0 : 1;
+    bool format = argc == 3 && strcmp(argv[1], "format") == 0;
+    if (!format && (argc != 8 || strcmp(argv[1], "match") != 0))
+        return 2;
+    struct unsock_rules rs;
+    char err[512];
+    if (unsock_rules_parse(argv[2], &rs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    int status = 0;
+    if (format) {
+        char line[1024];
+        for (size_t i = 0; i < rs.n; i++) {
+            unsock_rule_format(&rs.v[i], line, sizeof(line));
+            printf("%s\n", line);
+        }
+    } else {
+        status = match(&rs, argv);
+    }
+    unsock_rules_free(&rs);
+    return status;
 }

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.helpers.cprog import compile_prog
+from tests.helpers.cprog import CFLAGS, compile_prog
+from tests.helpers.rule_strategies import WORDS, rules
 from tests.vectors.cases import VECTORS
-from unsock.rules import expand, match, parse_rule
+from unsock.rules import Rule, compile_rules, expand, match, parse_compiled, parse_rule
 from unsock.unixglob import globmatch
 
 GLOBS: list[dict[str, Any]] = json.loads((VECTORS / "globs.json").read_text())["cases"]
@@ -70,3 +73,42 @@ def test_shim_rules(driver: Path, case: dict[str, Any]) -> None:
     index, _, target = p.stdout.rstrip("\n").partition(" ")
     assert index == ("-" if case["match"] is None else str(case["match"]))
     assert target == ("-" if case["target"] is None else case["target"])
+
+
+@pytest.fixture(scope="module")
+def sanitized_driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The driver under ASan and UBSan: the shim must survive any UNSOCK_RULES."""
+    out = tmp_path_factory.mktemp("asan") / "rules_driver"
+    source = Path(__file__).with_name("rules_driver.c")
+    subprocess.run(["cc", *CFLAGS, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-o", str(out),
+                    str(source)], check=True, timeout=120)
+    return out
+
+
+def shim_format(driver: Path, text: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([driver, "format", text], capture_output=True, text=True, timeout=10, check=False)
+
+
+@given(st.lists(rules(), min_size=1, max_size=4))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_shim_reads_back_what_python_compiles(driver: Path, rule_list: list[Rule]) -> None:
+    text = compile_rules(rule_list)
+    p = shim_format(driver, text)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == text + "\n"
+
+
+ANY_TEXT = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40),
+    st.lists(WORDS, max_size=14).map("".join),
+    st.lists(st.lists(WORDS, max_size=8).map("".join), min_size=2, max_size=3).map("\n".join),
+)
+
+
+@given(ANY_TEXT)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_shim_reader_survives_anything_and_accepts_only_the_compiled_form(sanitized_driver: Path, text: str) -> None:
+    p = shim_format(sanitized_driver, text)
+    assert p.returncode in (0, 2) and "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr
+    if p.returncode == 0:
+        assert compile_rules(parse_compiled(text)) == text == p.stdout.rstrip("\n")
