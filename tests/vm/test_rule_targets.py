@@ -1,0 +1,78 @@
+"""`vsock=` and `tipc=` rules end to end in the guest (the host kernel has no
+vsock loopback and no TIPC): python http.server under
+`unsock run -r in,...,vsock=1:%p` (or `tipc=TYPE:%p`) and curl under
+`unsock run -r out,...` with the matching rule, real traffic over the guest
+kernel's vsock loopback (CID 1) and TIPC; nothing listens on TCP. One guest
+boot runs every case."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.output import unsock_cli
+from tests.vm.harness import Guest, Result
+
+# name: (server's TCP port, its rule, client's TCP port, its rule)
+CASES = {
+    "vsock": (8200, "in,port=8200,vsock=1:%p", 8200, "out,port=8200,vsock=1:%p"),
+    "vsock-named": (8201, "in,port=8201,vsock=any:5001", 8202, "out,port=8202,vsock=local:5001"),
+    "tipc": (8203, "in,port=8203,tipc=1000:%p", 8203, "out,port=8203,tipc=1000:%p"),
+    "tipc-range": (8204, "in,port=8204,tipc=1001:8000:8999@node", 8205, "out,port=8205,tipc=1001:8500@node"),
+}
+
+
+@pytest.fixture(scope="module")
+def share(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rules")
+
+
+@pytest.fixture(scope="module")
+def run(guest: Guest, share: Path) -> Result:
+    unsock = shlex.join(unsock_cli())
+    python = shlex.quote(sys.executable)
+    lines = ["set -u"]
+    for name, (sport, srule, cport, crule) in CASES.items():
+        site = share / f"{name}-site"
+        site.mkdir()
+        (site / "index.html").write_text(f"hello over {name}\n")
+        slog, clog = share / f"{name}.server.log", share / f"{name}.client.log"
+        lines += [
+            f"{unsock} run --log {slog} -r {shlex.quote(srule)} -- {python} -m http.server --bind 127.0.0.1"
+            f" {sport} --directory {site} >{share}/{name}.server.out 2>&1 &",
+            "server=$!",
+            f"echo {name}: $({unsock} run -v -r {shlex.quote(crule)} -- curl -sS --retry 30 --retry-all-errors"
+            f" --retry-delay 1 --max-time 20 http://127.0.0.1:{cport}/index.html 2>{clog})",
+            f"echo {name} plain: $(curl -sS -m 2 http://127.0.0.1:{sport}/ 2>&1 | head -c 60)",
+            "kill $server; wait $server 2>/dev/null",
+        ]
+    return guest.run("\n".join(lines) + "\n", timeout=240, share=share)
+
+
+def line(run: Result, prefix: str) -> str:
+    found = [ln for ln in run.stdout.splitlines() if ln.startswith(prefix)]
+    assert found, f"no line {prefix!r} in:\n{run.stdout}\n{run.stderr}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_http_through_rule_target(run: Result, share: Path, name: str) -> None:
+    sport, _, cport, _ = CASES[name]
+    out = (share / f"{name}.server.out").read_text(errors="replace")
+    assert line(run, f"{name}: ") == f"{name}: hello over {name}", out + (share / f"{name}.client.log").read_text()
+    kind = name.split("-")[0]
+    server_log = (share / f"{name}.server.log").read_text()
+    assert re.search(rf"unsock: bind fd \d+ 127\.0\.0\.1:{sport} stream: rule 1 -> {kind}\n", server_log), server_log
+    client_log = (share / f"{name}.client.log").read_text()
+    assert f"127.0.0.1:{cport} stream: rule 1 -> {kind}\n" in client_log, client_log
+    assert f"-> {kind} failed" not in server_log, server_log
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_nothing_on_tcp(run: Result, name: str) -> None:
+    plain = line(run, f"{name} plain:")
+    assert "Connection refused" in plain or "Failed to connect" in plain or "Couldn't connect" in plain, plain
