@@ -74,10 +74,10 @@ def expected_lines(d: Path, fds: dict[str, int]) -> list[str]:
     return [
         rf"unsock: bind fd {fds['bind']} 127\.0\.0\.1:{BASE} stream: rule 1 -> path {sock}",
         rf"unsock: connect fd {fds['reject']} 127\.0\.0\.1:{BASE + 1} stream: rule 2 -> reject "
-        r"(ECONNREFUSED|Connection refused)",
-        rf"unsock: connect fd {fds['norule']} 127\.0\.0\.1:{BASE + 2} stream: no rule -> (left alone|IP)",
+        r"Connection refused",
+        rf"unsock: connect fd {fds['norule']} 127\.0\.0\.1:{BASE + 2} stream: no rule -> left alone",
         rf"unsock: send fd {fds['send']} 127\.0\.0\.1:{BASE + 3} dgram: rule 3 -> path {udp}",
-        rf"unsock: connect fd {fds['ignore']} 127\.0\.0\.1:{BASE + 4} stream: rule 4 -> (left alone|IP)",
+        rf"unsock: connect fd {fds['ignore']} 127\.0\.0\.1:{BASE + 4} stream: rule 4 -> left alone",
         rf"unsock: connect fd {fds['path']} 127\.0\.0\.1:{BASE} stream: rule 5 -> path {sock}",
     ]
 
@@ -196,4 +196,4 @@ def test_real_server_and_client_log(runner: Runner, sockdir: Path, tmp_path: Pat
     assert p.returncode == 7
     got = decisions(p.stderr.decode())
     assert len(got) == 1 and re.fullmatch(rf"unsock: connect fd \d+ 127\.0\.0\.1:{port} stream: rule 1 -> "
-                                          r"reject (EACCES|Permission denied)", got[0]), p.stderr
+                                          r"reject Permission denied", got[0]), p.stderr
