@@ -199,6 +199,9 @@ size_t unsock_range_format(const struct unsock_range *r, char *out, size_t outle
 
 int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outlen)
 {
+    if (cfg->rules != NULL)
+        return snprintf(out, outlen, "rules=UNSOCK_RULES block_inet6=%d accept_convert_all=%d accept_convert_vsock=%d",
+                        cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock);
     char mode[16] = "-";
     if (cfg->mode >= 0)
         snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode & 0777u);

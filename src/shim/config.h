@@ -30,7 +30,7 @@ struct unsock_config {
     bool accept_convert_all;
     bool accept_convert_vsock;
     bool debug;
-    const char *rules;              /* UNSOCK_RULES, NULL if unset */
+    const char *rules;              /* UNSOCK_RULES, NULL if unset (valid during set-up only) */
     char log_file[4096];            /* UNSOCK_LOG_FILE, "" = stderr */
 };
 

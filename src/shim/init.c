@@ -38,6 +38,8 @@ static void init_once(void)
     }
     if (unsock_rules_parse(rules, &unsock_ruleset, err, sizeof(err)) != 0)
         unsock_fatal("%s: pass rules with 'unsock run -r' or see 'unsock rules --compiled'", err);
+    if (unsock_cfg.rules != NULL)
+        unsock_cfg.rules = ""; /* only whether there were rules matters from now on */
     unsock_fdtable_init();
     if (unsock_ruleset.has_systemd)
         unsock_systemd_init();

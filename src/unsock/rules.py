@@ -211,7 +211,7 @@ _TYPES: dict[str, SockType] = {"tcp": "stream", "stream": "stream", "udp": "dgra
                                "datagram": "dgram"}
 _ACTION_LIST = "path=, abstract=, reject, blackhole, ignore, systemd, vsock=, tipc= or firecracker="
 _DIGITS = re.compile(r"[0-9]+")
-_ERRNO_NAME = re.compile(r"E[A-Z0-9]+")
+_ERRNO_NAME = re.compile(r"E[A-Z0-9]+", re.IGNORECASE)
 _MODE = re.compile(r"[0-7]{1,4}")
 _NUMBER_HELP = "use a number from 0 to 4294967295"
 
@@ -471,7 +471,7 @@ class _Parser:
         if key == "reject":
             number = _number(value, ERRNO_MAX)
             if number is None and _ERRNO_NAME.fullmatch(value):
-                named = getattr(errno_module, value, None)
+                named = getattr(errno_module, value.upper(), None)  # any case, as ip2unix
                 number = named if isinstance(named, int) else None
             if not number:
                 raise RuleError(f"{value} is not an errno: use a name such as ECONNREFUSED or a number from 1 to "

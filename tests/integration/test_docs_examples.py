@@ -71,7 +71,7 @@ EXPECTED = {
 }
 
 #: The rules the pages show being refused.
-INVALID_ON_PURPOSE = {"in,port=99999,path=/tmp/x", "out,blackhole", "reject=eaddrinuse"}
+INVALID_ON_PURPOSE = {"in,port=99999,path=/tmp/x", "out,blackhole", "reject=eaddrinuse,port=80-79"}
 UNITS = {"app.socket", "app.service", "app-direct.service"}
 NGINX_PARTS = {"app", "conf", "check"}
 BLOCK_TIMEOUT = 60

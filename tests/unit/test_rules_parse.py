@@ -71,6 +71,7 @@ ACCEPTED = [
     ("abstract=%a:%p", "abstract=%a:%p"),
     ("reject", "reject=13"),
     ("reject=ECONNREFUSED", f"reject={errno.ECONNREFUSED}"),
+    ("reject=econnrefused", f"reject={errno.ECONNREFUSED}"),
     ("reject=EWOULDBLOCK", f"reject={errno.EAGAIN}"),
     ("reject=1", "reject=1"),
     ("reject=4095", "reject=4095"),
@@ -288,8 +289,8 @@ REFUSED = [
     ("reject=ENOSUCH", 8, "ENOSUCH is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
     ("reject=0", 8, "0 is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
     ("reject=4096", 8, "4096 is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
-    ("reject=econnrefused", 8,
-     "econnrefused is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
+    ("reject=econnrefusedx", 8,
+     "econnrefusedx is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
     ("reject=errorcode", 8, "errorcode is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
     (
         "systemd=a:b",
