@@ -581,8 +581,10 @@ int unsock_rules_port_of(const struct unsock_rules *rs, int type, const struct s
         const struct unsock_rule *r = &rs->v[i];
         if (r->action != (abstract ? ACT_ABSTRACT : ACT_PATH) || r->from != FROM_IP || (r->type != 0 && r->type != type))
             continue;
+        /* A port outside the rule's range (a client's implicit bind) is no
+         * port this rule would send to: the peer gets a pseudo port. */
         int port = template_port(r->target, type, name, n);
-        if (port >= 0)
+        if (port >= 0 && (!r->has_port || (port >= r->port_lo && port <= r->port_hi)))
             return port;
     }
     return -1;

@@ -77,7 +77,7 @@ int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct soc
                          struct sockaddr_un *out, socklen_t *outlen);
 
 /* The port of a unix address some path / abstract rule with %p (and no %a)
- * gives for sockets of `type`, or -1. */
+ * gives for sockets of `type` and that port, or -1. */
 int unsock_rules_port_of(const struct unsock_rules *rs, int type, const struct sockaddr_un *un, socklen_t len);
 
 /* The control record a vsock / tipc / firecracker rule stands for. */
