@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.activate import Activator
 from tests.helpers.proc import Unsock
 from tests.helpers.programs import IN_CI, require_program
 
@@ -45,3 +46,13 @@ def unsock(sockdir: Path) -> Iterator[Unsock]:
         yield u
     finally:
         u.stop_all()
+
+
+@pytest.fixture
+def activator() -> Iterator[Activator]:
+    """Programs behind systemd-socket-activate, stopped at the end of the test."""
+    a = Activator()
+    try:
+        yield a
+    finally:
+        a.stop_all()

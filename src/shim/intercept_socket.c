@@ -125,8 +125,8 @@ static int implicit_bind(int tmp, struct usock *s, const struct unsock_rule *r, 
                          struct sockaddr_un *un)
 {
     struct sockaddr_storage reply;
-    socklen_t ulen, rlen = unsock_reply_addr((const struct sockaddr_storage *)dest, 0, &reply);
-    (void)rlen;
+    unsock_reply_addr((const struct sockaddr_storage *)dest, 0, &reply);
+    socklen_t ulen;
     uint16_t port;
     un->sun_path[0] = '\0';
     if (unsock_rule_has_port(r)) {
@@ -419,7 +419,7 @@ static int connect_converted(int fd, const struct sockaddr *addr, int type, cons
         return -1;
     unsock_decided("connect", fd, addr, len, type, r, "%s%s", unsock_target_describe(r, &un),
                    pending ? " (nobody there yet, retried at the next send)" : "");
-    return rc == 0 || pending ? 0 : -1;
+    return 0;
 }
 
 UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)

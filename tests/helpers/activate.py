@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import pytest
 
 from tests.helpers.output import OutputReader
 from tests.helpers.proc import stop
@@ -91,15 +89,6 @@ class Activator:
         for run in self.runs:
             stop(run.proc)
         self.runs.clear()
-
-
-@pytest.fixture
-def activator() -> Iterator[Activator]:
-    a = Activator()
-    try:
-        yield a
-    finally:
-        a.stop_all()
 
 
 def curl(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[bytes]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.helpers.output import OutputReader, unsock_cli
 from tests.helpers.proc import stop, wait_for
 from tests.helpers.programs import plain_env, require_program, tcp_listening_ports
+from tests.helpers.shim import bound_unix_paths
 
 PYTHON = sys.executable  # a real python3 binary (not a pyenv shim script that forks more processes)
 HELLO = b"hello from http.server\n"
@@ -202,16 +203,8 @@ def serving(prog: Started, timeout: float = 15) -> int:
     return int(m.group(1))
 
 
-def unix_names() -> set[str]:
-    """Names of every bound unix socket in this network namespace, abstract ones as @name."""
-    names = set()
-    with open("/proc/net/unix") as f:
-        next(f)
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 8:
-                names.add(parts[7])
-    return names
+#: Names of every bound unix socket in this network namespace, abstract ones as @name.
+unix_names = bound_unix_paths
 
 
 def unix_names_of(pid: int) -> list[str]:

@@ -38,15 +38,6 @@ runpy.run_module("http.server", run_name="__main__", alter_sys=True)
 """
 
 
-@pytest.fixture
-def activator() -> Iterator[Activator]:
-    a = Activator()
-    try:
-        yield a
-    finally:
-        a.stop_all()
-
-
 def write_docroot(root: Path) -> Path:
     root.mkdir(exist_ok=True)
     (root / "hello.txt").write_bytes(PAGE)

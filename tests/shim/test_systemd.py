@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,15 +19,6 @@ from tests.helpers.programs import plain_env, require_program, tcp_listening_por
 pytestmark = pytest.mark.program("systemd-socket-activate")
 
 CProg = Callable[[str], Path]
-
-
-@pytest.fixture
-def activator() -> Iterator[Activator]:
-    a = Activator()
-    try:
-        yield a
-    finally:
-        a.stop_all()
 
 
 def body_fields(body: bytes) -> dict[str, str]:
