@@ -1,11 +1,5 @@
-"""Rules: which socket goes where (docs/rules.md).
-
-:func:`parse_rule` reads one rule in the user syntax (ip2unix's), :meth:`Rule.canonical`
-writes the compiled form the shim reads from ``UNSOCK_RULES``, :func:`parse_rules` reads
-``-r``/``-f`` sources collecting every error, :func:`rules_from_config` turns the upstream
-``UNSOCK_*`` variables into rules, and :func:`match`/:func:`expand` are the reference
-matcher the shim agrees with (``tests/vectors/rules.json``).
-"""
+"""Reading rules: the user syntax (ip2unix's) with positioned errors, ``-r``/``-f`` lists,
+the compiled form of ``UNSOCK_RULES``, and the rules of the upstream ``UNSOCK_*`` variables."""
 
 from __future__ import annotations
 
@@ -14,193 +8,35 @@ import ipaddress
 import os
 import posixpath
 import re
-import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
-from .config import Config, Range
-from .errors import ConfigError
-from .unixglob import globmatch
-
-Direction = Literal["in", "out"]
-SockType = Literal["stream", "dgram"]
-#: A port or instance that is a number or the ``%p`` placeholder (the socket's port).
-PortRef = int | Literal["%p"]
-
-#: sun_path holds 108 bytes, one of them the terminating NUL (or the leading NUL of an abstract name).
-PATH_MAX = 107
-U32_MAX = 0xFFFFFFFF
-ERRNO_MAX = 4095
-FDNAME_MAX = 255
-DEFAULT_REJECT = errno_module.EACCES
-
-VSOCK_CIDS = {"any": U32_MAX, "hypervisor": 0, "local": 1, "host": 2}
-TIPC_SCOPES = ("cluster", "node")
-#: Placeholders of path= and abstract= and their shortest expansions.
-PLACEHOLDER_MIN = {"p": len("0"), "a": len("::"), "t": len("tcp"), "%": len("%")}
-
-
-class RuleError(ConfigError):
-    """One invalid rule: ``column`` (1-based) is where the problem is, ``message``
-    says what is wrong and what to do."""
-
-    def __init__(self, message: str, column: int) -> None:
-        super().__init__(f"position {column}: {message}")
-        self.message = message
-        self.column = column
-
-
-class RulesError(ConfigError):
-    """Every error of a rule list, one line each (without the ``unsock: `` prefix)."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
-
-
-# --- actions -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PathAction:
-    path: str  # absolute, placeholders (%p %a %t %%) unexpanded
-
-    def canonical(self) -> str:
-        return f"path={_escape(self.path)}"
-
-
-@dataclass(frozen=True)
-class AbstractAction:
-    name: str  # without the leading NUL, placeholders unexpanded
-
-    def canonical(self) -> str:
-        return f"abstract={_escape(self.name)}"
-
-
-@dataclass(frozen=True)
-class RejectAction:
-    errno: int = DEFAULT_REJECT
-
-    def canonical(self) -> str:
-        return f"reject={self.errno}"
-
-
-@dataclass(frozen=True)
-class BlackholeAction:
-    def canonical(self) -> str:
-        return "blackhole"
-
-
-@dataclass(frozen=True)
-class IgnoreAction:
-    def canonical(self) -> str:
-        return "ignore"
-
-
-@dataclass(frozen=True)
-class SystemdAction:
-    fdname: str | None = None
-
-    def canonical(self) -> str:
-        return "systemd" if self.fdname is None else f"systemd={_escape(self.fdname)}"
-
-
-@dataclass(frozen=True)
-class VsockAction:
-    cid: int
-    port: PortRef
-
-    def canonical(self) -> str:
-        return f"vsock={self.cid}:{self.port}"
-
-
-@dataclass(frozen=True)
-class TipcAction:
-    type: int
-    lower: PortRef
-    upper: PortRef
-    scope: Literal["cluster", "node"] = "cluster"
-
-    def canonical(self) -> str:
-        return f"tipc={self.type}:{self.lower}:{self.upper}@{self.scope}"
-
-
-@dataclass(frozen=True)
-class FirecrackerAction:
-    uds: str  # absolute path of the multiplexer's unix socket, taken literally
-    port: PortRef
-
-    def canonical(self) -> str:
-        return f"firecracker={_escape(self.uds)}:{self.port}"
-
-
-Action = (
-    PathAction
-    | AbstractAction
-    | RejectAction
-    | BlackholeAction
-    | IgnoreAction
-    | SystemdAction
-    | VsockAction
-    | TipcAction
-    | FirecrackerAction
+from ..config import Config, Range
+from .model import (
+    ERRNO_MAX,
+    FDNAME_MAX,
+    PATH_MAX,
+    PLACEHOLDER_MIN,
+    TIPC_SCOPES,
+    U32_MAX,
+    VSOCK_CIDS,
+    AbstractAction,
+    Action,
+    BlackholeAction,
+    Direction,
+    FirecrackerAction,
+    IgnoreAction,
+    PathAction,
+    PortRef,
+    RejectAction,
+    Rule,
+    RuleError,
+    RulesError,
+    SockType,
+    SystemdAction,
+    TipcAction,
+    VsockAction,
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rule:
-    """One rule: what it matches, its action and the options of a ``path=`` action."""
-
-    action: Action
-    direction: Direction | None = None
-    sock_type: SockType | None = None
-    addr: Range | None = None
-    port: tuple[int, int] | None = None  # inclusive
-    from_unix: str | None = None
-    from_abstract: str | None = None
-    mode: int | None = None
-    noremove: bool = False
-
-    def canonical(self) -> str:
-        """The compiled form (one line of ``UNSOCK_RULES``)."""
-        parts: list[str] = []
-        if self.direction is not None:
-            parts.append(self.direction)
-        if self.sock_type is not None:
-            parts.append(self.sock_type)
-        if self.addr is not None:
-            parts.append(f"addr={self.addr}")
-        if self.port is not None:
-            parts.append(f"port={self.canonical_port()}")
-        if self.from_unix is not None:
-            parts.append(f"from-unix={_escape(self.from_unix)}")
-        if self.from_abstract is not None:
-            parts.append(f"from-abstract={_escape(self.from_abstract)}")
-        parts.append(self.action.canonical())
-        if self.mode is not None:
-            parts.append(f"mode={self.mode:04o}")
-        if self.noremove:
-            parts.append("noremove")
-        return ",".join(parts)
-
-    def canonical_port(self) -> str:
-        if self.port is None:
-            return ""
-        lo, hi = self.port
-        return str(lo) if lo == hi else f"{lo}-{hi}"
-
-    @property
-    def unix_source(self) -> bool:
-        """Whether the rule matches unix sockets (``from-unix``/``from-abstract``) instead of IP ones."""
-        return self.from_unix is not None or self.from_abstract is not None
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,")
-
-
-# --- parsing -----------------------------------------------------------------
 
 _FLAGS = {"in", "out", "tcp", "stream", "udp", "dgram", "datagram", "reject", "blackhole", "ignore", "systemd",
           "noremove"}
@@ -657,149 +493,3 @@ def rules_from_config(config: Config) -> list[Rule]:
     if config.block_inet:
         rules.append(Rule(addr=Range(ipaddress.IPv4Address("0.0.0.0"), 0), action=RejectAction(errno_module.EACCES)))
     return rules
-
-
-# --- the reference matcher ---------------------------------------------------
-
-IpAddress = tuple[str, int]
-UnixAddress = tuple[Literal["unix", "abstract"], str]
-
-
-def matches(rule: Rule, direction: Direction, sock_type: SockType, address: IpAddress | UnixAddress) -> bool:
-    if rule.direction not in (None, direction) or rule.sock_type not in (None, sock_type):
-        return False
-    kind, where = address
-    if isinstance(where, str):  # a unix socket
-        if kind == "unix" and rule.from_unix is not None:
-            return globmatch(rule.from_unix, where)
-        if kind == "abstract" and rule.from_abstract is not None:
-            return globmatch(rule.from_abstract, where)
-        return False
-    if rule.unix_source:
-        return False
-    if rule.addr is not None and not rule.addr.covers(kind):
-        return False
-    return rule.port is None or rule.port[0] <= where <= rule.port[1]
-
-
-def match(rules: Sequence[Rule], direction: Direction, sock_type: SockType,
-          address: IpAddress | UnixAddress) -> int | None:
-    """The index of the first rule that matches, or None. ``address`` is
-    ``(IP, PORT)`` for IP sockets, ``("unix", PATH)`` or ``("abstract", NAME)``."""
-    for i, rule in enumerate(rules):
-        if matches(rule, direction, sock_type, address):
-            return i
-    return None
-
-
-def _ntop(ip: str) -> str:
-    addr = ipaddress.ip_address(ip)
-    return socket.inet_ntop(socket.AF_INET if addr.version == 4 else socket.AF_INET6, addr.packed)
-
-
-def _expand_text(template: str, sock_type: SockType, ip: str | None, port: int | None) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        c = template[i]
-        if c == "%" and i + 1 < len(template):
-            letter = template[i + 1]
-            if letter == "p":
-                if port is None:
-                    raise ValueError("%p without a port")
-                out.append(str(port))
-            elif letter == "a":
-                if ip is None:
-                    raise ValueError("%a without an address")
-                out.append(_ntop(ip))
-            elif letter == "t":
-                out.append("tcp" if sock_type == "stream" else "udp")
-            else:
-                out.append(letter)
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _ref(ref: PortRef, port: int | None) -> int:
-    if ref != "%p":
-        return ref
-    if port is None:
-        raise ValueError("%p without a port")
-    return port
-
-
-def expand(rule: Rule, sock_type: SockType, ip: str | None = None, port: int | None = None) -> str:
-    """Where the socket goes, placeholders expanded: the path of ``path=``, the
-    name of ``abstract=``, ``CID:PORT`` of ``vsock=``, ``TYPE:LOWER:UPPER@SCOPE`` of
-    ``tipc=``, ``UDS:PORT`` of ``firecracker=``. ValueError for other actions."""
-    a = rule.action
-    if isinstance(a, PathAction):
-        return _expand_text(a.path, sock_type, ip, port)
-    if isinstance(a, AbstractAction):
-        return _expand_text(a.name, sock_type, ip, port)
-    if isinstance(a, VsockAction):
-        return f"{a.cid}:{_ref(a.port, port)}"
-    if isinstance(a, TipcAction):
-        return f"{a.type}:{_ref(a.lower, port)}:{_ref(a.upper, port)}@{a.scope}"
-    if isinstance(a, FirecrackerAction):
-        return f"{a.uds}:{_ref(a.port, port)}"
-    raise ValueError(f"{a.canonical()} has no target")
-
-
-# --- the table ---------------------------------------------------------------
-
-
-def describe_action(action: Action) -> str:
-    if isinstance(action, PathAction):
-        return f"path {action.path}"
-    if isinstance(action, AbstractAction):
-        return f"abstract @{action.name}"
-    if isinstance(action, RejectAction):
-        name = errno_module.errorcode.get(action.errno)
-        return f"reject {name} ({action.errno})" if name else f"reject {action.errno}"
-    if isinstance(action, SystemdAction):
-        return "systemd" if action.fdname is None else f"systemd {action.fdname}"
-    if isinstance(action, VsockAction):
-        names = {v: k for k, v in VSOCK_CIDS.items()}
-        port = "any" if action.port == U32_MAX else action.port
-        return f"vsock {names.get(action.cid, str(action.cid))}:{port}"
-    if isinstance(action, TipcAction):
-        return f"tipc {action.type}:{action.lower}:{action.upper}@{action.scope}"
-    if isinstance(action, FirecrackerAction):
-        return f"firecracker {action.uds} port {action.port}"
-    return action.canonical()
-
-
-def format_table(rules: Sequence[Rule]) -> str:
-    """The rules as an aligned table, one row each (numbered from 1, as the shim's log numbers them)."""
-    if not rules:
-        return "no rules: every socket stays as it is\n"
-    header = ("#", "direction", "type", "address", "port", "match", "action", "options")
-    rows = [header]
-    for i, r in enumerate(rules, 1):
-        port = "any" if r.port is None else r.canonical_port()
-        if r.from_unix is not None:
-            source = f"unix {r.from_unix}"
-        elif r.from_abstract is not None:
-            source = f"abstract @{r.from_abstract}"
-        else:
-            source = "ip"
-        options = [f"mode={r.mode:04o}"] if r.mode is not None else []
-        if r.noremove:
-            options.append("noremove")
-        rows.append((
-            str(i),
-            r.direction or "both",
-            r.sock_type or "any",
-            "-" if r.unix_source else (str(r.addr) if r.addr is not None else "any"),
-            "-" if r.unix_source else port,
-            source,
-            describe_action(r.action),
-            " ".join(options) or "-",
-        ))
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join(lines) + "\n"
