@@ -67,6 +67,12 @@ def main() -> int:
             say("an unmodified TCP client under unsock: curl http://127.0.0.1:8080/")
             show([*UNSOCK, "run", "--dir", str(sockdir), "--addr", "127.0.0.1/8", "--", curl, "-s",
                   f"http://127.0.0.1:{PORT}/"])
+            say("the same with a rule instead of a directory, and the decision log (-v)")
+            rule = f"out,tcp,port={PORT},path={sock}"
+            cmd = [*UNSOCK, "run", "-v", "-r", rule, "--", curl, "-s", "-o", "/dev/null", f"http://127.0.0.1:{PORT}/"]
+            print(f"$ unsock run -v -r {rule} -- curl -s -o /dev/null http://127.0.0.1:{PORT}/", flush=True)
+            log = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=True).stderr
+            print("\n".join(line for line in log.splitlines() if " fd " in line or "rule 1:" in line))
         else:
             say("curl is not installed; using Python's urllib as the TCP client under unsock")
             show([*UNSOCK, "run", "--dir", str(sockdir), "--addr", "127.0.0.1/8", "--", sys.executable, "-c",
