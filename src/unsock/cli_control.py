@@ -17,6 +17,7 @@ from .controlfile import (
     Parameter,
     resolve_uds,
 )
+from .rules.control import control_action
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -145,6 +146,11 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{args.file}: {lines[0]}")
         for line in lines[1:]:
             print(line)
+        action, left_out = control_action(record)
+        if action is None:
+            print(f"  as a rule target: none: {left_out}")
+        else:
+            print(f"  as a rule target: {action.canonical()}" + (f" (without {left_out})" if left_out else ""))
     return 0
 
 
