@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno as errno_module
 from collections.abc import Sequence
 
+from ..config import Range
 from .model import (
     U32_MAX,
     VSOCK_CIDS,
@@ -41,6 +42,11 @@ def describe_action(action: Action) -> str:
     return action.canonical()
 
 
+def _shown_range(r: Range) -> str:
+    """IPv6 compressed for people (the compiled form spells it in full)."""
+    return f"{r.address.compressed}/{r.prefix}"
+
+
 def format_table(rules: Sequence[Rule]) -> str:
     """The rules as an aligned table, one row each (numbered from 1, as the shim's log numbers them)."""
     if not rules:
@@ -62,7 +68,7 @@ def format_table(rules: Sequence[Rule]) -> str:
             str(i),
             r.direction or "both",
             r.sock_type or "any",
-            "-" if r.unix_source else (str(r.addr) if r.addr is not None else "any"),
+            "-" if r.unix_source else (_shown_range(r.addr) if r.addr is not None else "any"),
             "-" if r.unix_source else port,
             source,
             describe_action(r.action),
