@@ -4,6 +4,7 @@
 #include "real.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,9 +61,30 @@ const struct unsock_rule *unsock_decide(int dir, int type, const struct sockaddr
     return NULL;
 }
 
+const struct unsock_rule *unsock_rule_for(int fd, int dir, const struct sockaddr *addr, socklen_t len, int *type,
+                                          int *domain)
+{
+    *type = 0;
+    *domain = 0;
+    if (!unsock_is_ip(addr, len) && !unsock_ruleset.has_from)
+        return NULL;
+    *type = unsock_fd_converted_type(fd);
+    if (*type == 0 && (*type = unsock_socket_kind(fd, domain)) < 0)
+        return NULL;
+    return unsock_decide(dir, *type, addr, len);
+}
+
 bool unsock_rule_converts(const struct unsock_rule *r)
 {
     return r != NULL && r->action != ACT_IGNORE && r->action != ACT_REJECT && r->action != ACT_SYSTEMD;
+}
+
+int unsock_rejected(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
+                    const struct unsock_rule *r)
+{
+    unsock_decided(call, fd, addr, len, type, r, "reject %s", strerror(r->reject_errno));
+    errno = r->reject_errno;
+    return -1;
 }
 
 static void describe(const struct sockaddr *addr, socklen_t len, char *out, size_t outlen)

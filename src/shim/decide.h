@@ -20,8 +20,19 @@ bool unsock_unix_name(const struct sockaddr *addr, socklen_t len, int *from, con
 /* The rule for a call on fd (of `type`) with addr, IP or unix; NULL if none. */
 const struct unsock_rule *unsock_decide(int dir, int type, const struct sockaddr *addr, socklen_t len);
 
+/* The rule for a call in direction dir on fd with addr, after the cheap
+ * checks; NULL if none. *type is fd's socket type (-1 on error, errno
+ * set; 0 if addr is nothing a rule could match), *domain its domain unless
+ * fd is converted already (0). */
+const struct unsock_rule *unsock_rule_for(int fd, int dir, const struct sockaddr *addr, socklen_t len, int *type,
+                                          int *domain);
+
 /* Whether a rule converts (not ignore, reject or systemd). */
 bool unsock_rule_converts(const struct unsock_rule *r);
+
+/* A reject rule's answer to the call: logged, -1 with the rule's errno. */
+int unsock_rejected(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
+                    const struct unsock_rule *r);
 
 void unsock_log_decision(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
                          const struct unsock_rule *r, const char *fmt, ...) __attribute__((format(printf, 7, 8)));

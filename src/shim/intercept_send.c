@@ -20,20 +20,12 @@
 
 enum route { ROUTE_AS_IS, ROUTE_UNIX, ROUTE_NO_ADDRESS, ROUTE_CONNECTED_DATAGRAM };
 
-/* The rule for a send on fd (of *type, in *domain unless converted) to
- * dest, NULL if there is none or it leaves the socket alone; *type -1 on
- * error. */
+/* The rule for a send on fd to dest, NULL if there is none or it leaves
+ * the socket alone (see unsock_rule_for). */
 static const struct unsock_rule *send_rule(int fd, const struct sockaddr *dest, socklen_t dlen, int *type,
                                            int *domain)
 {
-    *type = 0;
-    *domain = 0;
-    if (!unsock_is_ip(dest, dlen) && !unsock_ruleset.has_from)
-        return NULL;
-    *type = unsock_fd_converted_type(fd);
-    if (*type == 0 && (*type = unsock_socket_kind(fd, domain)) < 0)
-        return NULL;
-    const struct unsock_rule *r = unsock_decide(RULE_OUT, *type, dest, dlen);
+    const struct unsock_rule *r = unsock_rule_for(fd, RULE_OUT, dest, dlen, type, domain);
     return r != NULL && r->action != ACT_IGNORE ? r : NULL;
 }
 
@@ -49,9 +41,9 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
             return ROUTE_AS_IS;
         return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
     }
-    bool converted = unsock_fd_converted(fd);
+    bool converted = unsock_fd_converted(fd), ip = unsock_is_ip(dest, dlen);
     /* sin_port and sin6_port are at the same offset */
-    uint16_t port = unsock_is_ip(dest, dlen) ? ntohs(((const struct sockaddr_in *)dest)->sin_port) : 0;
+    uint16_t port = ip ? ntohs(((const struct sockaddr_in *)dest)->sin_port) : 0;
     if (converted && port != 0 && unsock_peer_addr(fd, port, un, ulen))
         return ROUTE_UNIX;
     int type, domain;
@@ -59,7 +51,7 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
     if (type < 0)
         return -1;
     if (r == NULL) {
-        if (unsock_is_ip(dest, dlen) && converted) {
+        if (ip && converted) {
             /* Its IP socket is gone: a unix socket cannot reach IP addresses. */
             unsock_debug("send fd %d: a converted socket cannot send to an address no rule converts -> ENETUNREACH", fd);
             errno = ENETUNREACH;
@@ -67,18 +59,15 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
         }
         return ROUTE_AS_IS;
     }
-    if (r->action == ACT_REJECT) {
-        unsock_decided("send", fd, dest, dlen, type, r, "reject %s", strerror(r->reject_errno));
-        errno = r->reject_errno;
-        return -1;
-    }
+    if (r->action == ACT_REJECT)
+        return unsock_rejected("send", fd, dest, dlen, type, r);
     if (r->action != ACT_PATH && r->action != ACT_ABSTRACT) {
         unsock_decided("send", fd, dest, dlen, type, r, "unreachable: datagrams go to unix addresses only, "
                        "connect() first");
         errno = ENETUNREACH;
         return -1;
     }
-    if (!unsock_is_ip(dest, dlen)) {
+    if (!ip) {
         if (unsock_rule_sockaddr(r, type, NULL, 0, un, ulen) != 0)
             return -1;
         return ROUTE_UNIX;

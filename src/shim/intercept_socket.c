@@ -282,33 +282,17 @@ static int unix_rewritten(const char *call, int fd, const struct sockaddr *addr,
     return rc;
 }
 
-/* The rule for bind/connect on fd with addr, after the cheap checks; NULL
- * when the call goes to the kernel unchanged. *type is fd's socket type,
- * -1 on error (errno set). */
+/* The rule for bind/connect on fd with addr; NULL when the call goes to
+ * the kernel unchanged (see unsock_rule_for for *type and *domain). */
 static const struct unsock_rule *rule_for(const char *call, int fd, int dir, const struct sockaddr *addr,
                                           socklen_t len, int *type, int *domain)
 {
-    *type = 0;
-    if (!unsock_is_ip(addr, len) && !unsock_ruleset.has_from)
-        return NULL;
-    *type = unsock_socket_kind(fd, domain);
-    if (*type < 0)
-        return NULL;
-    const struct unsock_rule *r = unsock_decide(dir, *type, addr, len);
-    if (r == NULL || r->action == ACT_IGNORE) {
-        if (unsock_is_ip(addr, len) || r != NULL)
-            unsock_decided(call, fd, addr, len, *type, r, "left alone");
-        return NULL;
-    }
-    return r;
-}
-
-static int rejected(const char *call, int fd, const struct sockaddr *addr, socklen_t len, int type,
-                    const struct unsock_rule *r)
-{
-    unsock_decided(call, fd, addr, len, type, r, "reject %s", strerror(r->reject_errno));
-    errno = r->reject_errno;
-    return -1;
+    const struct unsock_rule *r = unsock_rule_for(fd, dir, addr, len, type, domain);
+    if (r != NULL && r->action != ACT_IGNORE)
+        return r;
+    if (*type > 0 && (r != NULL || unsock_is_ip(addr, len)))
+        unsock_decided(call, fd, addr, len, *type, r, "left alone");
+    return NULL;
 }
 
 UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
@@ -319,7 +303,7 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     if (r == NULL)
         return type < 0 ? -1 : unsock_real.bind(fd, addr, len);
     if (r->action == ACT_REJECT)
-        return rejected("bind", fd, addr, len, type, r);
+        return unsock_rejected("bind", fd, addr, len, type, r);
     if (r->action == ACT_SYSTEMD) {
         int rc = unsock_systemd_bind(fd, addr, len, type, r->target && r->target[0] ? r->target : NULL);
         unsock_decided("bind", fd, addr, len, type, r, "systemd socket%s%s", rc ? ": " : "", rc ? strerror(errno) : "");
@@ -327,13 +311,13 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     }
     if (!unsock_is_ip(addr, len))
         return unix_rewritten("bind", fd, addr, len, type, r, true);
-    if (domain != addr->sa_family || !convertible(type)) {
-        unsock_decided("bind", fd, addr, len, type, r, "left alone: not a socket unsock converts");
-        return unsock_real.bind(fd, addr, len);
-    }
     if (unsock_fd_converted(fd)) {
         errno = EINVAL; /* already bound or connected */
         return -1;
+    }
+    if (domain != addr->sa_family || !convertible(type)) {
+        unsock_decided("bind", fd, addr, len, type, r, "left alone: not a socket unsock converts");
+        return unsock_real.bind(fd, addr, len);
     }
     return bind_converted(fd, addr, type, r);
 }
@@ -430,11 +414,11 @@ UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (r == NULL)
         return type < 0 ? -1 : unsock_real.connect(fd, addr, len);
     if (r->action == ACT_REJECT)
-        return rejected("connect", fd, addr, len, type, r);
+        return unsock_rejected("connect", fd, addr, len, type, r);
     if (!unsock_is_ip(addr, len))
         return unix_rewritten("connect", fd, addr, len, type, r, false);
     if (unsock_fd_converted(fd))
-        return reconnect(fd, addr, unsock_fd_converted_type(fd), r);
+        return reconnect(fd, addr, type, r);
     if (domain != addr->sa_family || !convertible(type)) {
         unsock_decided("connect", fd, addr, len, type, r, "left alone: not a socket unsock converts");
         return unsock_real.connect(fd, addr, len);
