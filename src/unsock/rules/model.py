@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import Range
+from ..config import SUN_PATH_MAX, Range
+from ..controlfile import CID_NAMES
 from ..errors import ConfigError
 
 Direction = Literal["in", "out"]
@@ -16,13 +17,13 @@ SockType = Literal["stream", "dgram"]
 PortRef = int | Literal["%p"]
 
 #: sun_path holds 108 bytes, one of them the terminating NUL (or the leading NUL of an abstract name).
-PATH_MAX = 107
+PATH_MAX = SUN_PATH_MAX - 1
 U32_MAX = 0xFFFFFFFF
 ERRNO_MAX = 4095
 FDNAME_MAX = 255
 DEFAULT_REJECT = errno_module.EACCES
 
-VSOCK_CIDS = {"any": U32_MAX, "hypervisor": 0, "local": 1, "host": 2}
+VSOCK_CIDS = {name: cid for cid, name in CID_NAMES.items()}
 TIPC_SCOPES = ("cluster", "node")
 #: Placeholders of path= and abstract= and their shortest expansions.
 PLACEHOLDER_MIN = {"p": len("0"), "a": len("::"), "t": len("tcp"), "%": len("%")}
