@@ -191,12 +191,13 @@ NGINX_CONF = Path("/etc/nginx/nginx.conf")
 PAGE = "/small.html"
 PAGE_SIZE = 1024
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+MODULES_INCLUDE = r"(?m)^\s*include\s+/etc/nginx/modules-enabled/\S*;$"
 
 
 def nginx_config(stock: str, listen: Address, scratch: Path) -> str:
     """Debian's stock nginx.conf with only what must differ: the listen
-    address (instead of the sites-enabled include), and pid, log and temp
-    paths in the scratch directory."""
+    address (instead of the sites-enabled include), pid, log and temp paths
+    in the scratch directory, and none of the host's dynamic modules."""
     www = scratch / "www"
     listen_on = f"unix:{listen.path}" if isinstance(listen, Unix) else f"127.0.0.1:{listen.port}"
     server = "\n".join([
@@ -215,7 +216,9 @@ def nginx_config(stock: str, listen: Address, scratch: Path) -> str:
         (r"(?m)^(\s*)access_log\s+.*;$", rf"\g<1>access_log {scratch}/access.log;"),
         (r"(?m)^\s*include\s+/etc/nginx/sites-enabled/\*;$", server.replace("\\", "\\\\")),
     ]
-    conf = stock
+    # Modules the host enables (Debian's libnginx-mod-*) are not loaded: they
+    # may not match this nginx binary, and the benchmark needs none of them.
+    conf = re.sub(MODULES_INCLUDE, "", stock)
     for pattern, new in replacements:
         conf, n = re.subn(pattern, new, conf)
         if n != 1:
