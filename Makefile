@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-SOURCES := pyproject.toml meson.build $(wildcard src/shim/*.c src/shim/*.h src/shim/meson.build src/unsock/*.py src/unsock/*/*.py)
+SOURCES := pyproject.toml meson.build $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
 
 .PHONY: all install demo test lint clean
 
