@@ -7,25 +7,13 @@ import json
 import sys
 from typing import Any
 
-from .controlfile import (
-    CID_NAMES,
-    MAX_PARAMETERS,
-    TIPC_ADDR_NAME,
-    TIPC_CLUSTER_SCOPE,
-    ControlFile,
-    ControlFileError,
-    Parameter,
-    resolve_uds,
-)
+from .controlfile import MAX_PARAMETERS, ControlFile, ControlFileError, Parameter, resolve_uds
+from .names import TIPC_ADDR_NAME, TIPC_ADDRTYPES, TIPC_CLUSTER_SCOPE, TIPC_SCOPES, U32_MAX, VSOCK_CIDS
 from .rules.control import control_action
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-_CIDS = {name: cid for cid, name in CID_NAMES.items()}
-_ADDRTYPES = {"range": 1, "nameseq": 1, "service": 2, "name": 2, "socket": 3, "id": 3}
-_SCOPES = {"zone": 1, "cluster": 2, "node": 3}
-_U32 = 0xFFFFFFFF
 
 
 def add_parser(sub: argparse._SubParsersAction[Any], parser_class: type[argparse.ArgumentParser]) -> None:
@@ -96,11 +84,11 @@ def _u32(option: str, text: str, *, names: dict[str, int] | None = None, allow_a
     except ValueError:
         value = None
     if value == -1 and allow_any:
-        return _U32
-    if value is None or not 0 <= value <= _U32:
+        return U32_MAX
+    if value is None or not 0 <= value <= U32_MAX:
         choices = "".join(f"{n}, " for n in names)
         extra = "-1 (any), " if allow_any else ""
-        raise ControlFileError(f"{option} '{text}' is not valid: use {choices}{extra}or a number from 0 to {_U32}")
+        raise ControlFileError(f"{option} '{text}' is not valid: use {choices}{extra}or a number from 0 to {U32_MAX}")
     return value
 
 
@@ -117,7 +105,7 @@ def _build(args: argparse.Namespace) -> ControlFile:
     if args.control_command == "vsock":
         return ControlFile.vsock(
             port=_u32("--port", args.port, allow_any=True),
-            cid=_u32("--cid", args.cid, names=_CIDS, allow_any=True),
+            cid=_u32("--cid", args.cid, names=VSOCK_CIDS, allow_any=True),
             parameters=params,
         )
     if args.control_command == "tipc":
@@ -125,8 +113,8 @@ def _build(args: argparse.Namespace) -> ControlFile:
             type=_u32("--type", args.type),
             lower=_u32("--lower", args.lower),
             upper=None if args.upper is None else _u32("--upper", args.upper),
-            addrtype=_u32("--addrtype", args.addrtype, names=_ADDRTYPES),
-            scope=_u32("--scope", args.scope, names=_SCOPES),
+            addrtype=_u32("--addrtype", args.addrtype, names=TIPC_ADDRTYPES),
+            scope=_u32("--scope", args.scope, names=TIPC_SCOPES),
             parameters=params,
         )
     port = _u32("--port", args.port)

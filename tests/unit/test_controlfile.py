@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from unsock import controlfile
 from unsock.controlfile import (
     MAGIC,
     RECORD_SIZE,
@@ -249,7 +248,7 @@ def deny_reading_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(controlfile.os, "open", fake_open)
+    monkeypatch.setattr(os, "open", fake_open)
 
 
 def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

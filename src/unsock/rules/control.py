@@ -3,20 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from ..controlfile import (
-    TIPC_ADDR_ID,
-    TIPC_ADDR_NAME,
-    TIPC_CLUSTER_SCOPE,
-    TIPC_NODE_SCOPE,
-    ControlFile,
-    TipcAddress,
-    VsockAddress,
-)
+from ..controlfile import ControlFile, TipcAddress, VsockAddress
+from ..names import RULE_SCOPE_NAMES, TIPC_ADDR_ID, TIPC_ADDR_NAME
 from .model import Action, FirecrackerAction, TipcAction, VsockAction
-
-_SCOPES: dict[int, Literal["cluster", "node"]] = {TIPC_CLUSTER_SCOPE: "cluster", TIPC_NODE_SCOPE: "node"}
 
 
 def control_action(record: ControlFile) -> tuple[Action | None, str]:
@@ -36,10 +25,10 @@ def control_action(record: ControlFile) -> tuple[Action | None, str]:
     assert isinstance(dest, TipcAddress)
     if dest.addrtype == TIPC_ADDR_ID:
         return None, "a TIPC socket id has no rule form"
-    if dest.scope not in _SCOPES:
+    if dest.scope not in RULE_SCOPE_NAMES:
         return None, f"TIPC scope {dest.scope} has no rule form (cluster or node)"
     if dest.addrtype == TIPC_ADDR_NAME:
         if dest.upper:
             return None, "a TIPC lookup domain has no rule form"
-        return TipcAction(dest.type, dest.lower, dest.lower, _SCOPES[dest.scope]), left_out
-    return TipcAction(dest.type, dest.lower, dest.upper, _SCOPES[dest.scope]), left_out
+        return TipcAction(dest.type, dest.lower, dest.lower, RULE_SCOPE_NAMES[dest.scope]), left_out
+    return TipcAction(dest.type, dest.lower, dest.upper, RULE_SCOPE_NAMES[dest.scope]), left_out

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import SUN_PATH_MAX, Range
-from ..controlfile import CID_NAMES
 from ..errors import ConfigError
+from ..names import RuleScope
 
 Direction = Literal["in", "out"]
 SockType = Literal["stream", "dgram"]
@@ -18,13 +18,10 @@ PortRef = int | Literal["%p"]
 
 #: sun_path holds 108 bytes, one of them the terminating NUL (or the leading NUL of an abstract name).
 PATH_MAX = SUN_PATH_MAX - 1
-U32_MAX = 0xFFFFFFFF
 ERRNO_MAX = 4095
 FDNAME_MAX = 255
 DEFAULT_REJECT = errno_module.EACCES
 
-VSOCK_CIDS = {name: cid for cid, name in CID_NAMES.items()}
-TIPC_SCOPES = ("cluster", "node")
 #: Placeholders of path= and abstract= and their shortest expansions.
 PLACEHOLDER_MIN = {"p": len("0"), "a": len("::"), "t": len("tcp"), "%": len("%")}
 
@@ -108,7 +105,7 @@ class TipcAction:
     type: int
     lower: PortRef
     upper: PortRef
-    scope: Literal["cluster", "node"] = "cluster"
+    scope: RuleScope = "cluster"
 
     def canonical(self) -> str:
         return f"tipc={self.type}:{self.lower}:{self.upper}@{self.scope}"

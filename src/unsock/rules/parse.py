@@ -12,14 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import Config, Range
+from ..names import RULE_SCOPES, U32_MAX, VSOCK_CIDS
 from .model import (
     ERRNO_MAX,
     FDNAME_MAX,
     PATH_MAX,
     PLACEHOLDER_MIN,
-    TIPC_SCOPES,
-    U32_MAX,
-    VSOCK_CIDS,
     AbstractAction,
     Action,
     BlackholeAction,
@@ -352,7 +350,7 @@ class _Parser:
         if len(parts) not in (2, 3) or "" in parts:
             raise RuleError(f"tipc={value} is not TYPE:LOWER[:UPPER][@SCOPE]: write e.g. tipc=1000:%p "
                             "or tipc=1000:0:99@node", col)
-        if at and scope not in TIPC_SCOPES:
+        if at and scope not in RULE_SCOPES:
             raise RuleError(f"TIPC scope {scope} is not one: use cluster or node", tok.col(offset + len(service) + 1))
         type_ = _number(parts[0], U32_MAX)
         if type_ is None:

@@ -6,9 +6,8 @@ import errno as errno_module
 from collections.abc import Sequence
 
 from ..config import Range
+from ..names import CID_NAMES, VMADDR_PORT_ANY
 from .model import (
-    U32_MAX,
-    VSOCK_CIDS,
     AbstractAction,
     Action,
     FirecrackerAction,
@@ -32,9 +31,8 @@ def describe_action(action: Action) -> str:
     if isinstance(action, SystemdAction):
         return "systemd" if action.fdname is None else f"systemd {action.fdname}"
     if isinstance(action, VsockAction):
-        names = {v: k for k, v in VSOCK_CIDS.items()}
-        port = "any" if action.port == U32_MAX else action.port
-        return f"vsock {names.get(action.cid, str(action.cid))}:{port}"
+        port = "any" if action.port == VMADDR_PORT_ANY else action.port
+        return f"vsock {CID_NAMES.get(action.cid, str(action.cid))}:{port}"
     if isinstance(action, TipcAction):
         return f"tipc {action.type}:{action.lower}:{action.upper}@{action.scope}"
     if isinstance(action, FirecrackerAction):
