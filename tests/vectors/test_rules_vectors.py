@@ -19,8 +19,8 @@ from unsock.unixglob import globmatch
 
 GLOBS: list[dict[str, Any]] = json.loads((VECTORS / "globs.json").read_text())["cases"]
 RULES: list[dict[str, Any]] = json.loads((VECTORS / "rules.json").read_text())["cases"]
-SHIM = Path(__file__).resolve().parents[2] / "src" / "shim"
-SHIM_SOURCES = sorted(SHIM.glob("*.[ch]"))
+CORE = Path(__file__).resolve().parents[2] / "src" / "core"
+CORE_SOURCES = sorted(CORE.glob("*.[ch]"))
 
 
 @pytest.mark.parametrize("case", GLOBS, ids=[f"{c['pattern']!r}~{c['path']!r}" for c in GLOBS])
@@ -53,8 +53,8 @@ def test_enough_vectors() -> None:
 
 @pytest.fixture(scope="module")
 def driver() -> Path:
-    """The shim's rule reader, matcher and glob compiled into a small program."""
-    return compile_prog(Path(__file__).with_name("rules_driver.c"), SHIM_SOURCES)
+    """The decision core's rule reader, matcher, glob and plans compiled into a small program."""
+    return compile_prog(Path(__file__).with_name("rules_driver.c"), CORE_SOURCES)
 
 
 @pytest.mark.parametrize("case", GLOBS, ids=[f"{c['pattern']!r}~{c['path']!r}" for c in GLOBS])

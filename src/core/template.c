@@ -1,0 +1,114 @@
+/* path= / abstract= templates: expanded to a unix address for a socket, and
+ * read back to the port a unix address stands for. */
+#include "template.h"
+
+#include "names.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+bool unsock_rule_has_port(const struct unsock_rule *r)
+{
+    if (r->action != ACT_PATH && r->action != ACT_ABSTRACT)
+        return false;
+    for (const char *p = strchr(r->target, '%'); p != NULL; p = strchr(p + 2, '%'))
+        if (p[1] == 'p')
+            return true;
+    return false;
+}
+
+int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct sockaddr *addr, uint16_t port,
+                         struct sockaddr_un *out, socklen_t *outlen)
+{
+    memset(out, 0, sizeof(*out));
+    out->sun_family = AF_UNIX;
+    size_t used = r->action == ACT_ABSTRACT ? 1 : 0, cap = sizeof(out->sun_path) - (used ? 0 : 1);
+    char buf[INET6_ADDRSTRLEN];
+    for (const char *t = r->target; *t; t++) {
+        const char *piece = buf;
+        buf[0] = *t;
+        buf[1] = '\0';
+        if (*t == '%') {
+            t++;
+            if (*t == 'p')
+                snprintf(buf, sizeof(buf), "%u", port);
+            else if (*t == 't')
+                piece = unsock_type_template_name(type);
+            else if (*t == 'a' && addr != NULL)
+                inet_ntop(addr->sa_family,
+                          addr->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)addr)->sin_addr
+                                                     : (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr,
+                          buf, sizeof(buf));
+        }
+        size_t n = strlen(piece);
+        if (used + n > cap) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(out->sun_path + used, piece, n);
+        used += n;
+    }
+    *outlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + used + (r->action == ACT_PATH ? 1 : 0));
+    return 0;
+}
+
+/* Whether name is template (with %t of type, %% and one %p) for a port. */
+static int template_port(const char *t, int type, const char *name, size_t len)
+{
+    int port = -1;
+    size_t i = 0;
+    for (; *t; t++) {
+        if (*t == '%' && t[1] == 'p') {
+            t++;
+            unsigned v = 0;
+            size_t digits = 0;
+            while (i < len && name[i] >= '0' && name[i] <= '9' && digits < 5) {
+                v = v * 10 + (unsigned)(name[i++] - '0');
+                digits++;
+            }
+            if (digits == 0 || v > 65535 || port >= 0)
+                return -1;
+            port = (int)v;
+            continue;
+        }
+        const char *piece = t;
+        size_t n = 1;
+        if (*t == '%') {
+            t++;
+            if (*t == 'a')
+                return -1;
+            if (*t == 't') {
+                piece = unsock_type_template_name(type);
+                n = strlen(piece);
+            }
+        }
+        if (i + n > len || memcmp(name + i, piece, n) != 0)
+            return -1;
+        i += n;
+    }
+    return i == len ? port : -1;
+}
+
+int unsock_rules_port_of(const struct unsock_rules *rs, int type, const struct sockaddr_un *un, socklen_t len)
+{
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (len <= off + 1 || un->sun_family != AF_UNIX)
+        return -1;
+    bool abstract = un->sun_path[0] == '\0';
+    const char *name = un->sun_path + (abstract ? 1 : 0);
+    size_t n = abstract ? len - off - 1 : strnlen(un->sun_path, len - off);
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct unsock_rule *r = &rs->v[i];
+        if (r->action != (abstract ? ACT_ABSTRACT : ACT_PATH) || r->from != FROM_IP || (r->type != 0 && r->type != type))
+            continue;
+        /* A port outside the rule's range (a client's implicit bind) is no
+         * port this rule would send to: the peer gets a pseudo port. */
+        int port = template_port(r->target, type, name, n);
+        if (port >= 0 && (!r->has_port || (port >= r->port_lo && port <= r->port_hi)))
+            return port;
+    }
+    return -1;
+}
+

@@ -1,0 +1,169 @@
+/* send, sendto, sendmsg, sendmmsg: datagrams to covered addresses go to their
+ * socket files; a datagram socket sending before it is bound is converted
+ * on the way (UDP clients usually never call bind or connect). */
+#define _GNU_SOURCE /* sendmmsg */
+#include "cmsg.h"
+#include "convert.h"
+#include "init.h"
+#include "log.h"
+#include "peers.h"
+#include "query.h"
+#include "real.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum route { ROUTE_AS_IS, ROUTE_UNIX, ROUTE_NO_ADDRESS, ROUTE_CONNECTED_DATAGRAM };
+
+/* Where a send to dest on fd goes: unchanged, to the unix address in *un,
+ * without an address (a converted stream socket, where TCP ignores it), or
+ * to the peer of a converted connected datagram socket. -1 with errno on
+ * error. */
+static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct sockaddr_un *un, socklen_t *ulen)
+{
+    if (dest == NULL) {
+        /* The data path of converted stream sockets: no lock taken. */
+        if (unsock_fd_converted_type(fd) != SOCK_DGRAM)
+            return ROUTE_AS_IS;
+        return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
+    }
+    /* A datagram peer known by a pseudo port (peers.h). */
+    if (unsock_fd_converted(fd) && unsock_is_ip(dest, dlen) && unsock_ip_port(dest) != 0 &&
+        unsock_peer_addr(fd, unsock_ip_port(dest), un, ulen))
+        return ROUTE_UNIX;
+    struct unsock_query q;
+    struct unsock_plan p;
+    int asked = unsock_query_fd(CALL_SEND, fd, dest, dlen, &q);
+    if (asked <= 0)
+        return asked < 0 ? -1 : ROUTE_AS_IS;
+    unsock_plan(&unsock_ruleset, &q, &p);
+    if (p.kind == PLAN_NATIVE)
+        return ROUTE_AS_IS;
+    if (p.kind == PLAN_REJECT) {
+        unsock_log_plan(fd, &q, &p, 0, NULL);
+        errno = p.err;
+        return -1;
+    }
+    if (unsock_apply(fd, &q, &p) != 0)
+        return -1;
+    if (p.no_address)
+        return ROUTE_NO_ADDRESS;
+    if (unsock_is_ip(dest, dlen))
+        unsock_log_plan(fd, &q, &p, 0, NULL);
+    *un = p.un;
+    *ulen = p.un_len;
+    return ROUTE_UNIX;
+}
+
+/* Datagrams are sent with MSG_DONTWAIT: a unix receiver whose queue is full
+ * would block the sender, where UDP drops the datagram; so it is dropped,
+ * as is one to a port nobody serves (un given: an unconnected send). */
+static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
+{
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+                  (un != NULL && (errno == ENOENT || errno == ECONNREFUSED)))) {
+        unsock_debug("send fd %d: %s, datagram dropped as UDP would", fd,
+                     errno == EAGAIN || errno == EWOULDBLOCK ? "receiver's queue full" : "nobody there");
+        return (ssize_t)n;
+    }
+    return r;
+}
+
+static size_t iov_total(const struct msghdr *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++)
+        n += m->msg_iov[i].iov_len;
+    return n;
+}
+
+UNSOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *dest, socklen_t dlen)
+{
+    unsock_init();
+    struct sockaddr_un un;
+    socklen_t ulen;
+    switch (route(fd, dest, dlen, &un, &ulen)) {
+    case ROUTE_AS_IS:
+        return unsock_real.sendto(fd, buf, n, flags, dest, dlen);
+    case ROUTE_NO_ADDRESS:
+        return unsock_real.sendto(fd, buf, n, flags, NULL, 0);
+    case ROUTE_UNIX:
+        return sent(unsock_real.sendto(fd, buf, n, flags | MSG_DONTWAIT, (struct sockaddr *)&un, ulen), n, fd, &un);
+    case ROUTE_CONNECTED_DATAGRAM:
+        return sent(unsock_real.sendto(fd, buf, n, flags | MSG_DONTWAIT, NULL, 0), n, fd, NULL);
+    default:
+        return -1;
+    }
+}
+
+UNSOCK_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    return sendto(fd, buf, n, flags, NULL, 0);
+}
+
+UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    unsock_init();
+    struct sockaddr_un un;
+    socklen_t ulen;
+    int how = msg == NULL ? ROUTE_AS_IS : route(fd, msg->msg_name, msg->msg_namelen, &un, &ulen);
+    if (how == ROUTE_AS_IS || how < 0)
+        return how < 0 ? -1 : unsock_real.sendmsg(fd, msg, flags);
+    /* A converted socket: without the IP-level control messages (a source
+     * address given with IP_PKTINFO) that a unix socket would refuse. */
+    struct msghdr m;
+    void *control;
+    if (unsock_cmsg_strip(msg, &m, &control) != 0)
+        return -1;
+    ssize_t r;
+    if (how == ROUTE_NO_ADDRESS) {
+        m.msg_name = NULL;
+        m.msg_namelen = 0;
+        r = unsock_real.sendmsg(fd, &m, flags);
+    } else {
+        if (how == ROUTE_UNIX) {
+            m.msg_name = &un;
+            m.msg_namelen = ulen;
+        }
+        r = sent(unsock_real.sendmsg(fd, &m, flags | MSG_DONTWAIT), iov_total(msg), fd,
+                 how == ROUTE_UNIX ? &un : NULL);
+    }
+    int saved = errno;
+    free(control);
+    errno = saved;
+    return r;
+}
+
+/* Messages for unsock (to covered or blocked addresses, or on a converted
+ * socket) go one by one through sendmsg() above, so that each is routed and
+ * dropped as UDP would drop it; the kernel's sendmmsg gets the rest. */
+UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+    unsock_init();
+    bool ours = vec != NULL && unsock_fd_converted(fd);
+    for (unsigned i = 0; vec != NULL && !ours && i < vlen; i++) {
+        const struct msghdr *h = &vec[i].msg_hdr;
+        struct unsock_query q;
+        struct unsock_plan p;
+        int asked = unsock_query_fd(CALL_SEND, fd, h->msg_name, h->msg_namelen, &q);
+        if (asked > 0)
+            unsock_plan(&unsock_ruleset, &q, &p);
+        ours = asked < 0 || (asked > 0 && p.kind != PLAN_NATIVE);
+    }
+    if (!ours)
+        return unsock_real.sendmmsg(fd, vec, vlen, flags);
+    if (vlen > 1024)
+        vlen = 1024; /* UIO_MAXIOV, as the kernel caps it */
+    unsigned i;
+    for (i = 0; i < vlen; i++) {
+        ssize_t r = sendmsg(fd, &vec[i].msg_hdr, flags);
+        if (r < 0) {
+            if (i == 0)
+                return -1;
+            break;
+        }
+        vec[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
+}

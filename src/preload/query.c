@@ -1,0 +1,34 @@
+#include "query.h"
+
+#include "fdtable.h"
+#include "real.h"
+
+/* The type and domain of fd (recorded by socket(), else asked); -1 on error. */
+static int socket_kind(int fd, int *domain)
+{
+    int type = unsock_fd_created_type(fd, domain);
+    if (type != 0)
+        return type;
+    socklen_t len = sizeof(type);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+        return -1;
+    len = sizeof(*domain);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, domain, &len) != 0)
+        return -1;
+    return type;
+}
+
+int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, socklen_t len,
+                    struct unsock_query *q)
+{
+    *q = (struct unsock_query){.call = call, .addr = addr, .len = len};
+    if (!unsock_plan_may_match(&unsock_ruleset, addr, len))
+        return 0;
+    q->type = unsock_fd_converted_type(fd);
+    q->converted = q->type != 0;
+    if (q->converted)
+        q->domain = AF_UNIX;
+    else if ((q->type = socket_kind(fd, &q->domain)) < 0)
+        return -1;
+    return 1;
+}

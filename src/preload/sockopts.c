@@ -1,0 +1,154 @@
+#include "sockopts.h"
+
+#include "real.h"
+#include "sockaddr.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool unsock_opt_emulated(int level)
+{
+    return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6;
+}
+
+static struct unsock_opt *find(const struct usock *s, int level, int name)
+{
+    for (size_t i = 0; i < s->nopts; i++)
+        if (s->opts[i].level == level && s->opts[i].name == name)
+            return &s->opts[i];
+    return NULL;
+}
+
+bool unsock_opt_enabled(const struct usock *s, int level, int name)
+{
+    const struct unsock_opt *o = find(s, level, name);
+    int v = 0;
+    if (o != NULL && o->len >= sizeof(v))
+        memcpy(&v, o->val, sizeof(v));
+    return v != 0;
+}
+
+int unsock_opt_store(struct usock *s, int level, int name, const void *val, socklen_t len)
+{
+    struct unsock_opt *o = find(s, level, name);
+    if (o == NULL) {
+        if (s->nopts == s->capopts) {
+            size_t cap = s->capopts ? s->capopts * 2 : 8;
+            struct unsock_opt *n = realloc(s->opts, cap * sizeof(*n));
+            if (n == NULL) {
+                errno = ENOMEM;
+                return -1;
+            }
+            s->opts = n;
+            s->capopts = cap;
+        }
+        o = &s->opts[s->nopts++];
+        o->level = level;
+        o->name = name;
+    }
+    if (len > sizeof(o->val))
+        len = sizeof(o->val);
+    memcpy(o->val, val, len);
+    o->len = len;
+    return 0;
+}
+
+static int scratch_socket(const struct usock *s)
+{
+    return unsock_real.socket(s->family, s->type | SOCK_CLOEXEC, 0);
+}
+
+/* Switches whose value is any int: stored without asking the kernel, as
+ * they are set per request on busy servers. */
+static bool is_switch(int level, int name)
+{
+    return level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK || name == TCP_QUICKACK);
+}
+
+int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len)
+{
+    /* The kernel fixes the address family of a socket once it has a port,
+     * and a converted socket always has one (it is bound or connected). */
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (is_switch(level, name) && s->type == SOCK_STREAM) {
+        if (val == NULL) {
+            errno = EFAULT;
+            return -1;
+        }
+        if (len < sizeof(int)) {
+            errno = EINVAL;
+            return -1;
+        }
+        int v;
+        memcpy(&v, val, sizeof(v));
+        v = v != 0;
+        return unsock_opt_store(s, level, name, &v, sizeof(v));
+    }
+    int fd = scratch_socket(s);
+    if (fd < 0)
+        return -1;
+    unsigned char back[sizeof(((struct unsock_opt *)0)->val)];
+    socklen_t backlen = sizeof(back);
+    int r = unsock_real.setsockopt(fd, level, name, val, len);
+    if (r == 0 && unsock_real.getsockopt(fd, level, name, back, &backlen) == 0)
+        r = unsock_opt_store(s, level, name, back, backlen);
+    else if (r == 0)
+        r = unsock_opt_store(s, level, name, val, len); /* write-only option */
+    unsock_close_keep_errno(fd);
+    return r;
+}
+
+
+/* What a loopback TCP connection reports as its segment size. */
+#define LOOPBACK_MSS 65483
+
+static int tcp_info(int fd, void *val, socklen_t *len)
+{
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof(ti));
+    int listening = 0;
+    socklen_t ll = sizeof(listening);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0)
+        return -1;
+    ti.tcpi_state = listening ? 10 /* TCP_LISTEN */ : 1 /* TCP_ESTABLISHED */;
+    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = ti.tcpi_advmss = LOOPBACK_MSS;
+    ti.tcpi_pmtu = 65535;
+    ti.tcpi_rtt = 10;
+    ti.tcpi_rttvar = 5;
+    ti.tcpi_rto = 200000;
+    ti.tcpi_ato = 40000;
+    ti.tcpi_snd_cwnd = 10;
+    ti.tcpi_snd_ssthresh = 0x7fffffff;
+    ti.tcpi_rcv_space = LOOPBACK_MSS;
+    return unsock_copy_out(val, len, &ti, sizeof(ti), false);
+}
+
+int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
+{
+    if (len == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM)
+        return tcp_info(fd, val, len);
+    /* A connection reports its path's segment size, not what was asked for. */
+    if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM && s->peer_len > 0) {
+        int mss = LOOPBACK_MSS;
+        return unsock_copy_out(val, len, &mss, sizeof(mss), false);
+    }
+    struct unsock_opt *o = find(s, level, name);
+    if (o != NULL)
+        return unsock_copy_out(val, len, o->val, o->len, false);
+    int scratch = scratch_socket(s);
+    if (scratch < 0)
+        return -1;
+    int r = unsock_real.getsockopt(scratch, level, name, val, len);
+    unsock_close_keep_errno(scratch);
+    return r;
+}
