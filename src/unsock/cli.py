@@ -10,19 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import __version__, cli_control
-from .config import BOOL_VARS, Config, format_ranges, parse_dir, parse_mode, parse_port, parse_ranges, parse_switch
+from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
+from .engines import exec_program, preload
+from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
-from .launch import build_environment, exec_program, preload_value
 from .library import library_path
-from .rules import (
-    Rule,
-    RulesError,
-    compile_rules,
-    format_table,
-    parse_compiled,
-    parse_rules,
-    rules_from_config,
-)
+from .rules import Rule, RulesError, compile_rules, format_table, parse_rules
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -154,36 +147,22 @@ def _given_rules(args: argparse.Namespace, base: Mapping[str, str]) -> list[Rule
         if not rules:  # an empty UNSOCK_RULES would leave the UNSOCK_* variables in charge
             files = " ".join(value for _, value in args.rules)
             raise RulesError([f"no rule in {files}: add one, or leave out -f"])
-    elif base.get("UNSOCK_RULES"):
-        rules = parse_compiled(base["UNSOCK_RULES"])
     else:
-        return None
+        inherited = inherited_rules(base)
+        if inherited is None:
+            return None
+        rules = inherited
     for attr, flag in _REPLACED_BY_RULES:
         if getattr(args, attr) is not None:
             raise UnsockError(f"{flag} cannot be used with rules: say where sockets go in the rules instead")
     return rules
 
 
-def _environment(args: argparse.Namespace) -> tuple[dict[str, str], list[Rule] | None]:
-    """The child's environment, and the rules given (None: the UNSOCK_* variables)."""
+def _environment(args: argparse.Namespace) -> Environment:
+    """The program's environment with its rules compiled, before an engine is chosen."""
     base = dict(os.environ)
-    if getattr(args, "log", None) is not None:
-        base["UNSOCK_DEBUG"] = "1"
-        base["UNSOCK_LOG_FILE"] = os.path.abspath(args.log)
-    rules = _given_rules(args, base)
-    if rules is None:
-        env, _ = build_environment(base, _overrides(args), verbose=args.verbose)
-        return env, None
-    env = base
-    env.update(_overrides(args))
-    if args.verbose:
-        env["UNSOCK_DEBUG"] = "1"
-    for name, _ in BOOL_VARS:  # the switches that apply with rules too
-        if name != "UNSOCK_BLOCK_INET":
-            parse_switch(name, env.get(name))
-    env["UNSOCK_RULES"] = compile_rules(rules)
-    env["LD_PRELOAD"] = preload_value(env.get("LD_PRELOAD"))
-    return env, rules
+    return prepare_environment(base, _overrides(args), rules=_given_rules(args, base), verbose=args.verbose,
+                               log_file=getattr(args, "log", None))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -192,18 +171,19 @@ def _run(args: argparse.Namespace) -> int:
         program = program[1:]
     if not program:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
-    env, rules = _environment(args)
+    prepared = _environment(args)
+    command, env = preload.prepare(program, prepared.env)
     if args.verbose:
-        if rules is None:
-            config = Config.from_env(env)
-            sys.stderr.write(f"unsock: socket directory {config.dir}, converting {format_ranges(config.ranges)}\n")
+        config, n = prepared.config, len(prepared.rules)
+        if config is None:
+            sys.stderr.write(f"unsock: {n} rule{'' if n == 1 else 's'} in UNSOCK_RULES\n")
         else:
-            sys.stderr.write(f"unsock: {len(rules)} rule{'' if len(rules) == 1 else 's'} in UNSOCK_RULES\n")
-    exec_program(program, env)
+            sys.stderr.write(f"unsock: socket directory {config.dir}, converting {format_ranges(config.ranges)}\n")
+    exec_program(command, env)
 
 
 def _env(args: argparse.Namespace) -> int:
-    env, _ = _environment(args)
+    _, env = preload.prepare((), _environment(args).env)
     for name in sorted(k for k in env if k.startswith("UNSOCK_") or k == "LD_PRELOAD"):
         print(f"export {name}={shlex.quote(env[name])}")
     return 0
@@ -211,9 +191,7 @@ def _env(args: argparse.Namespace) -> int:
 
 def _rules(args: argparse.Namespace) -> int:
     try:
-        env, rules = _environment(args)
-        if rules is None:
-            rules = rules_from_config(Config.from_env(env))
+        rules = _environment(args).rules
     except ConfigError as e:
         if not args.check:
             raise

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.cli import Cli
 from tests.unit.test_controlfile import deny_reading_as_root
-from unsock.cli import main
-
-UNSOCK = [sys.executable, "-m", "unsock"]
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*UNSOCK, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-def show(path: Path) -> dict[str, Any]:
-    p = run("control", "show", "--json", str(path))
+def show(cli: Cli, path: Path) -> dict[str, Any]:
+    p = cli("control", "show", "--json", str(path))
     assert p.returncode == 0, p.stderr
     out: dict[str, Any] = json.loads(p.stdout)
     return out
@@ -48,71 +40,71 @@ def show(path: Path) -> dict[str, Any]:
           "type": 7, "lower": 16781313, "upper": 0}),
     ],
 )  # fmt: skip
-def test_create_and_show(tmp_path: Path, args: list[str], dest: dict[str, Any]) -> None:
+def test_create_and_show(cli: Cli, tmp_path: Path, args: list[str], dest: dict[str, Any]) -> None:
     path = tmp_path / "8080.sock"
-    p = run("control", args[0], str(path), *args[1:])
+    p = cli("control", args[0], str(path), *args[1:])
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"wrote {path}: ")
-    fields = show(path)
+    fields = show(cli, path)
     assert fields["dest"] == dest
     assert fields["kind"] == args[0] and fields["proxy"] is None and fields["parameters"] == []
-    human = run("control", "show", str(path))
+    human = cli("control", "show", str(path))
     assert human.returncode == 0 and human.stdout.startswith(f"{path}: ")
 
 
-def test_firecracker_relative_uds_is_stored_absolute(tmp_path: Path) -> None:
+def test_firecracker_relative_uds_is_stored_absolute(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "fc.vsock").touch()
-    p = run("control", "firecracker", "1.sock", "--uds", "fc.vsock", "--port", "52", cwd=tmp_path)
+    p = cli("control", "firecracker", "1.sock", "--uds", "fc.vsock", "--port", "52", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    fields = show(tmp_path / "1.sock")
+    fields = show(cli, tmp_path / "1.sock")
     assert fields["kind"] == "firecracker" and fields["options"] == 1 and fields["proxy_len"] == 110
     assert fields["proxy"] == {"family": "AF_UNIX", "path": str((tmp_path / "fc.vsock").resolve())}
     assert fields["dest"]["port"] == 52
 
 
-def test_firecracker_missing_relative_uds(tmp_path: Path) -> None:
-    p = run("control", "firecracker", "1.sock", "--uds", "fc.vsock", "--port", "52", cwd=tmp_path)
+def test_firecracker_missing_relative_uds(cli: Cli, tmp_path: Path) -> None:
+    p = cli("control", "firecracker", "1.sock", "--uds", "fc.vsock", "--port", "52", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr == ("unsock: the Firecracker socket fc.vsock does not exist: "
                         "a relative --uds path must exist, or give an absolute one\n")  # fmt: skip
     assert not (tmp_path / "1.sock").exists()
 
 
-def test_firecracker_absolute_missing_uds_is_kept(tmp_path: Path) -> None:
-    p = run("control", "firecracker", str(tmp_path / "1.sock"), "--uds", "/run/none/v.sock", "--port", "52")
+def test_firecracker_absolute_missing_uds_is_kept(cli: Cli, tmp_path: Path) -> None:
+    p = cli("control", "firecracker", str(tmp_path / "1.sock"), "--uds", "/run/none/v.sock", "--port", "52")
     assert p.returncode == 0, p.stderr
-    assert show(tmp_path / "1.sock")["proxy"]["path"] == "/run/none/v.sock"
+    assert show(cli, tmp_path / "1.sock")["proxy"]["path"] == "/run/none/v.sock"
 
 
-def test_parameters_round_trip(tmp_path: Path) -> None:
+def test_parameters_round_trip(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "1.sock"
-    p = run("control", "vsock", str(path), "--port", "5", "--param", "SOL_SOCKET:SO_RCVTIMEO:1.5",
+    p = cli("control", "vsock", str(path), "--port", "5", "--param", "SOL_SOCKET:SO_RCVTIMEO:1.5",
             "--param", "SOL_SOCKET:SO_RCVBUF:65536", "--param", "SOL_TIPC:TIPC_GROUP_JOIN:1,2,3",
             "--param", "1:47:10000000000")  # fmt: skip
     assert p.returncode == 0, p.stderr
-    params = show(path)["parameters"]
+    params = show(cli, path)["parameters"]
     assert [(q["encoding"], q["value"], q["optlen"]) for q in params] == [
         ("timeval", 1.5, 16), ("int32", 65536, 4), ("tipc_group_req", [1, 2, 3, 0], 16), ("int64", 10000000000, 8)
     ]  # fmt: skip
     assert params[0]["level_name"] == "SOL_SOCKET" and params[0]["option_name"] == "SO_RCVTIMEO"
-    assert show(path)["options_count"] == 4
+    assert show(cli, path)["options_count"] == 4
 
 
-def test_refuses_to_overwrite_and_force_replaces(tmp_path: Path) -> None:
+def test_refuses_to_overwrite_and_force_replaces(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "1.sock"
-    assert run("control", "vsock", str(path), "--port", "1").returncode == 0
+    assert cli("control", "vsock", str(path), "--port", "1").returncode == 0
     before = path.read_bytes()
-    p = run("control", "vsock", str(path), "--port", "2")
+    p = cli("control", "vsock", str(path), "--port", "2")
     assert p.returncode == 1
     assert p.stderr == f"unsock: {path} exists: pass --force to replace it\n"
     assert path.read_bytes() == before
-    p = run("control", "tipc", str(path), "--type", "128", "--lower", "1", "--force")
+    p = cli("control", "tipc", str(path), "--type", "128", "--lower", "1", "--force")
     assert p.returncode == 0, p.stderr
-    assert show(path)["kind"] == "tipc"
+    assert show(cli, path)["kind"] == "tipc"
 
 
-def test_force_does_not_replace_a_directory(tmp_path: Path) -> None:
-    p = run("control", "vsock", str(tmp_path), "--port", "1", "--force")
+def test_force_does_not_replace_a_directory(cli: Cli, tmp_path: Path) -> None:
+    p = cli("control", "vsock", str(tmp_path), "--port", "1", "--force")
     assert p.returncode == 1
     assert p.stderr.startswith(f"unsock: {tmp_path} exists and is a directory: not replacing it")
 
@@ -133,8 +125,8 @@ def test_force_does_not_replace_a_directory(tmp_path: Path) -> None:
         (["frob"], "argument KIND: invalid choice"),
     ],
 )
-def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    p = run("control", *args, cwd=tmp_path)
+def test_usage_errors(cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:
+    p = cli("control", *args, cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and p.stderr.startswith(f"unsock: {message}"), p.stderr
     assert not (tmp_path / "F").exists()
@@ -152,22 +144,21 @@ def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
         (lambda p: None, "no such file"),
     ],
 )
-def test_show_malformed(tmp_path: Path, make: Any, message: str) -> None:
+def test_show_malformed(cli: Cli, tmp_path: Path, make: Any, message: str) -> None:
     path = tmp_path / "1.sock"
     make(path)
     for extra in ([], ["--json"]):
-        p = run("control", "show", *extra, str(path))
+        p = cli("control", "show", *extra, str(path))
         assert p.returncode == 1
         assert p.stdout == ""
         assert p.stderr.count("\n") == 1 and p.stderr.startswith("unsock: ") and message in p.stderr, p.stderr
 
 
-def test_show_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_unreadable(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "1.sock"
-    assert run("control", "vsock", str(path), "--port", "1").returncode == 0
+    assert cli("control", "vsock", str(path), "--port", "1").returncode == 0
     path.chmod(0)
     deny_reading_as_root(monkeypatch)
-    assert main(["control", "show", str(path)]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == f"unsock: {path}: cannot read it: permission denied: check its permissions\n"
+    p = cli("control", "show", str(path))
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr == f"unsock: {path}: cannot read it: permission denied: check its permissions\n"
