@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchmarks.workloads import MODULES_INCLUDE
 
 from tests.helpers.daemons import (
     ProcId,
@@ -28,7 +29,6 @@ from tests.helpers.daemons import (
     stop_daemon,
     wait_gone,
 )
-from benchmarks.workloads import MODULES_INCLUDE
 from tests.helpers.proc import Unsock, wait_for
 from tests.helpers.programs import (
     assert_no_tcp_listener,
