@@ -2,7 +2,7 @@
 (so that 127.0.0.1 stays real TCP for comparison) and compiled C probes.
 
 Every program runs under the installed libunsock.so unless UNSOCK_TEST_PRELOAD
-names another LD_PRELOAD value, e.g. a sanitizer build of src/shim/*.c:
+names another LD_PRELOAD value, e.g. a sanitizer build of src/core/*.c and src/preload/*.c:
     UNSOCK_TEST_PRELOAD="$(gcc -print-file-name=libasan.so) /tmp/libunsock-asan.so"
     ASAN_OPTIONS=detect_leaks=0 .venv/bin/python -m pytest -q tests/shim
 """
