@@ -3,6 +3,7 @@
 #include "fdswap.h"
 #include "firecracker.h"
 #include "log.h"
+#include "owned.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockfile.h"

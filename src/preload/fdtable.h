@@ -115,9 +115,6 @@ void unsock_fd_epoll_del(int fd, int epfd);
 /* fd's registration, if its epoll descriptor was not closed since. */
 bool unsock_fd_epoll_get(int fd, int *epfd, uint32_t *events, uint64_t *data);
 
-/* Record that s created the socket file at path (lock held). */
-void unsock_sock_own_file_locked(struct usock *s, int fd, const char *path);
-
 /* At exit: close the bound sockets and remove their files where nobody
  * else serves them any more, including files of sockets this process
  * closed while other processes still held them. */

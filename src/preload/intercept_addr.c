@@ -3,6 +3,7 @@
 #include "fdtable.h"
 #include "init.h"
 #include "log.h"
+#include "names.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockopts.h"
@@ -10,10 +11,6 @@
 #include <errno.h>
 #include <linux/vm_sockets.h>
 #include <string.h>
-
-#ifndef AF_TIPC
-#define AF_TIPC 30
-#endif
 
 static bool converting_foreign(void)
 {

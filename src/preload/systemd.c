@@ -3,6 +3,7 @@
 
 #include "carry.h"
 #include "convert.h"
+#include "digits.h"
 #include "fdswap.h"
 #include "fdtable.h"
 #include "log.h"
@@ -48,17 +49,14 @@ static void fork_done(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* A decimal number without sign, spaces or trailing bytes. */
+/* A decimal number without sign, spaces or trailing bytes (leading zeros
+ * allowed, as sd_listen_fds(3) takes them). */
 static bool parse_number(const char *s, unsigned long max, unsigned long *out)
 {
-    if (s == NULL || *s < '0' || *s > '9')
+    unsigned long long v;
+    if (s == NULL || !unsock_digits(s, strlen(s), 20, true, max, &v))
         return false;
-    errno = 0;
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = v;
+    *out = (unsigned long)v;
     return true;
 }
 

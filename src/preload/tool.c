@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* realpath with a buffer */
 #include "tool.h"
 
+#include "names.h"
+
 #include "controlfile.h"
 
 #include <errno.h>
@@ -13,10 +15,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
-
-#ifndef AF_TIPC
-#define AF_TIPC 30
-#endif
 
 /* The program interpreter and the entry point that make the library
  * executable. The kernel enters with the stack holding argc, argv and envp,
