@@ -6,22 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-bool unsock_is_ip(const struct sockaddr *addr, socklen_t len)
-{
-    return addr != NULL && ((addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
-                            (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)));
-}
-
-uint16_t unsock_ip_port(const struct sockaddr *addr)
-{
-    return ntohs(((const struct sockaddr_in *)addr)->sin_port);
-}
-
-socklen_t unsock_inet_len(int family)
-{
-    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 bool unsock_unix_name(const struct sockaddr *addr, socklen_t len, int *from, const char **name, size_t *n)
 {
     size_t off = offsetof(struct sockaddr_un, sun_path);

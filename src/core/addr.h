@@ -5,14 +5,27 @@
 
 #include "common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 /* True if addr is an AF_INET / AF_INET6 address of at least its size. */
-bool unsock_is_ip(const struct sockaddr *addr, socklen_t len);
+static inline bool unsock_is_ip(const struct sockaddr *addr, socklen_t len)
+{
+    return addr != NULL && ((addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
+                            (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)));
+}
 
 /* The port of an IP address (sin_port and sin6_port share an offset). */
-uint16_t unsock_ip_port(const struct sockaddr *addr);
+static inline uint16_t unsock_ip_port(const struct sockaddr *addr)
+{
+    return ntohs(((const struct sockaddr_in *)addr)->sin_port);
+}
 
 /* sizeof(struct sockaddr_in) or sizeof(struct sockaddr_in6). */
-socklen_t unsock_inet_len(int family);
+static inline socklen_t unsock_inet_len(int family)
+{
+    return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
 
 /* The name of a unix address: *from FROM_UNIX or FROM_ABSTRACT; false if
  * addr is not a named unix address. */
