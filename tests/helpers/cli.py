@@ -22,6 +22,17 @@ class Result:
 
 Cli = Callable[..., Result]
 
+#: Options with invalid values and the message each is refused with.
+INVALID_OPTIONS = [
+    (["--dir", "relative/dir"], "UNSOCK_DIR='relative/dir' is not an absolute path"),
+    (["--dir", "/" + "d" * 120], "UNSOCK_DIR is 121 bytes long, at most 96 fit"),
+    (["--addr", "127.0.0.1/40"], "UNSOCK_ADDR='127.0.0.1/40' is not a list of IP addresses or ranges"),
+    (["--addr", "example.org"], "UNSOCK_ADDR='example.org' is not a list of IP addresses or ranges"),
+    (["--port", "65536"], "UNSOCK_PORT='65536' is not a port"),
+    (["--port", "http"], "UNSOCK_PORT='http' is not a port"),
+    (["--mode", "800"], "UNSOCK_MODE='800' is not a file mode"),
+]
+
 
 def in_process_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
     """``cli("rules", "-r", RULE, env={...}, cwd=PATH)``: the exit status and output of the

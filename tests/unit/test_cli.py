@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.cli import Cli
+from tests.helpers.cli import INVALID_OPTIONS, Cli
 
 
 def test_no_program(cli: Cli) -> None:
@@ -21,15 +21,7 @@ def test_unknown_option_is_one_line_with_status_2(cli: Cli) -> None:
 
 @pytest.mark.parametrize(
     ("option", "message"),
-    [
-        (["--dir", "relative/dir"], "UNSOCK_DIR='relative/dir' is not an absolute path"),
-        (["--dir", "/" + "d" * 120], "UNSOCK_DIR is 121 bytes long, at most 96 fit"),
-        (["--addr", "127.0.0.1/40"], "UNSOCK_ADDR='127.0.0.1/40' is not a list of IP addresses or ranges"),
-        (["--addr", "example.org"], "UNSOCK_ADDR='example.org' is not a list of IP addresses or ranges"),
-        (["--port", "65536"], "UNSOCK_PORT='65536' is not a port"),
-        (["--port", "http"], "UNSOCK_PORT='http' is not a port"),
-        (["--mode", "800"], "UNSOCK_MODE='800' is not a file mode"),
-    ],
+    INVALID_OPTIONS,
 )
 def test_invalid_values_are_one_line_with_status_2(cli: Cli, option: list[str], message: str) -> None:
     p = cli("rules", *option)
