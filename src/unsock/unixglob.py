@@ -1,21 +1,27 @@
-"""The glob of ``from-unix=`` and ``from-abstract=`` rules (docs/rules.md).
+"""The glob of ``from-unix=`` and ``from-abstract=`` rules (docs/rules.md), with
+ip2unix's meaning.
 
 Patterns and names are compared byte by byte (their UTF-8/filesystem
 encoding), as the shim compares them:
 
-- ``?`` matches one byte but ``/``;
-- ``*`` matches any run of bytes without ``/``; ``**`` (two or more stars)
-  any run of bytes, ``/`` included;
-- ``[...]`` matches one byte in the class, ``[!...]`` one byte not in it,
-  neither ever matches ``/`` (as ``*``, ``?`` and classes only match within a
-  path component: ``[/]`` and ``[!a]`` never match ``/``); a
+- a pattern without ``/`` is matched against the name's last component
+  (``*.sock`` matches ``/run/app.sock``);
+- ``?`` matches one byte but ``/``; ``*`` any run of bytes without ``/``;
+- ``**`` alone between slashes or at an end of the pattern matches zero or
+  more whole components (``a/**/z`` matches ``a/z`` and ``a/b/c/z``), at the
+  end one or more (``a/**`` matches ``a/`` and ``a/b/c``, not ``a``); any other
+  run of stars (``a**``, ``***``) is ``*``;
+- ``[...]`` matches one byte in the class, ``[!...]`` one byte not in it; a
   ``]`` right after ``[`` or ``[!`` is a member, ``a-z`` is a range (empty if
   reversed), a ``-`` first or last is a member, ``\\X`` in a class is the
-  member X; a ``[`` with no closing ``]`` is an ordinary byte;
-- ``\\X`` matches the byte X; a backslash at the very end matches a backslash;
+  member X; a ``[`` whose ``]`` does not come before the next ``/`` is an
+  ordinary byte (``foo[a/b]`` matches itself);
+- ``\\X`` matches the byte X (``\\/`` is a ``/``); a backslash at the very end
+  matches a backslash;
 - anything else matches itself.
 
-``tests/vectors/globs.json`` holds the cases the shim and this module agree on.
+``tests/vectors/globs.json`` holds the cases the shim and this module agree on,
+ip2unix's own among them.
 """
 
 from __future__ import annotations
@@ -37,8 +43,11 @@ class _Class:
         return any(lo <= byte <= hi for lo, hi in self.ranges) != self.negate
 
 
-# A token: a literal byte (int), "?", "*", "**" or a class.
+# A token of a component: a literal byte (int), "?", "*" or a class.
 _Token = int | str | _Class
+# A component: its tokens, or GLOBSTAR for a `**` component.
+GLOBSTAR = "**"
+_Component = tuple[_Token, ...] | str
 
 
 def _parse_class(pat: bytes, start: int) -> tuple[_Class, int] | None:
@@ -78,31 +87,42 @@ def _parse_class(pat: bytes, start: int) -> tuple[_Class, int] | None:
     return None
 
 
-def compile_glob(pattern: str | bytes) -> tuple[_Token, ...]:
-    pat = os.fsencode(pattern)
+def _split(pat: bytes) -> list[bytes]:
+    """The pattern's components: its bytes between ``/`` and ``\\/``."""
+    parts: list[bytes] = []
+    start = i = 0
+    while i < len(pat):
+        if pat[i] == _SLASH:
+            parts.append(pat[start:i])
+            start = i = i + 1
+        elif pat[i] == _BACKSLASH and i + 1 < len(pat):
+            if pat[i + 1] == _SLASH:
+                parts.append(pat[start:i])
+                start = i + 2
+            i += 2
+        else:
+            i += 1
+    parts.append(pat[start:])
+    return parts
+
+
+def _tokens(comp: bytes) -> tuple[_Token, ...]:
     tokens: list[_Token] = []
     i = 0
-    while i < len(pat):
-        c = pat[i]
+    while i < len(comp):
+        c = comp[i]
         if c == _STAR:
-            j = i
-            while j < len(pat) and pat[j] == _STAR:
-                j += 1
-            tokens.append("**" if j - i >= 2 else "*")
-            i = j
+            while i < len(comp) and comp[i] == _STAR:
+                i += 1
+            tokens.append("*")
         elif c == ord("?"):
             tokens.append("?")
             i += 1
-        elif c == ord("["):
-            got = _parse_class(pat, i)
-            if got is None:
-                tokens.append(c)
-                i += 1
-            else:
-                tokens.append(got[0])
-                i = got[1]
-        elif c == _BACKSLASH and i + 1 < len(pat):
-            tokens.append(pat[i + 1])
+        elif c == ord("[") and (got := _parse_class(comp, i)) is not None:
+            tokens.append(got[0])
+            i = got[1]
+        elif c == _BACKSLASH and i + 1 < len(comp):
+            tokens.append(comp[i + 1])
             i += 2
         else:
             tokens.append(c)
@@ -110,27 +130,50 @@ def compile_glob(pattern: str | bytes) -> tuple[_Token, ...]:
     return tuple(tokens)
 
 
-def globmatch(pattern: str | bytes, name: str | bytes) -> bool:
-    """Whether the whole of ``name`` matches ``pattern``."""
-    tokens = compile_glob(pattern)
-    path = os.fsencode(name)
-    n = len(path)
-    # after[j]: whether tokens[i+1:] match path[j:], for the token i at hand.
+def compile_glob(pattern: str | bytes) -> tuple[_Component, ...]:
+    """The pattern's components, each its tokens or :data:`GLOBSTAR`."""
+    return tuple(GLOBSTAR if part == b"**" else _tokens(part) for part in _split(os.fsencode(pattern)))
+
+
+def _component_matches(tokens: tuple[_Token, ...], name: bytes) -> bool:
+    n = len(name)
+    # after[j]: whether the tokens after the one at hand match name[j:].
     after = [False] * n + [True]
     for tok in reversed(tokens):
         here = [False] * (n + 1)
         for j in range(n, -1, -1):
             if tok == "*":
-                here[j] = after[j] or (j < n and path[j] != _SLASH and here[j + 1])
-            elif tok == "**":
                 here[j] = after[j] or (j < n and here[j + 1])
             elif j == n:
                 here[j] = False
             elif tok == "?":
-                here[j] = path[j] != _SLASH and after[j + 1]
+                here[j] = after[j + 1]
             elif isinstance(tok, _Class):
-                here[j] = path[j] != _SLASH and tok.matches(path[j]) and after[j + 1]
+                here[j] = tok.matches(name[j]) and after[j + 1]
             else:
-                here[j] = path[j] == tok and after[j + 1]
+                here[j] = name[j] == tok and after[j + 1]
+        after = here
+    return after[0]
+
+
+def globmatch(pattern: str | bytes, name: str | bytes) -> bool:
+    """Whether the whole of ``name`` matches ``pattern``."""
+    comps = compile_glob(pattern)
+    path = os.fsencode(name)
+    if b"/" not in os.fsencode(pattern):
+        path = path.rpartition(b"/")[2]
+    names = path.split(b"/")
+    n = len(names)
+    # after[j]: whether the components after the one at hand match names[j:].
+    after = [False] * n + [True]
+    for i in range(len(comps) - 1, -1, -1):
+        comp = comps[i]
+        last = i == len(comps) - 1
+        here = [False] * (n + 1)
+        for j in range(n, -1, -1):
+            if isinstance(comp, str):  # GLOBSTAR
+                here[j] = j < n if last else after[j] or (j < n and here[j + 1])
+            else:
+                here[j] = j < n and after[j + 1] and _component_matches(comp, names[j])
         after = here
     return after[0]

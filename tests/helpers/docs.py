@@ -62,14 +62,15 @@ def marked_blocks(kind: str) -> dict[str, str]:
 
 def rules_on_page(text: str) -> list[str]:
     """Every `-r RULE` of an `unsock run`/`unsock rules` command line of a page
-    (lines continued with a backslash joined; RULE itself, a placeholder, left out)."""
+    (lines continued with a backslash joined; RULE itself, a placeholder, and rules
+    built from shell variables left out)."""
     found = []
     for line in text.replace("\\\n", " ").splitlines():
         if "unsock run" not in line and "unsock rules" not in line:
             continue
         for quoted, bare in re.findall(r"(?:^|[\s(])-r\s+(?:'([^']*)'|([^\s`|]+))", line):
             rule = quoted or bare
-            if rule not in ("RULE", "RULE..."):
+            if rule not in ("RULE", "RULE...") and "$" not in rule:
                 found.append(rule)
     return found
 

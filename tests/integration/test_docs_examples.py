@@ -59,6 +59,7 @@ EXPECTED = {
     "rules_check": Expect(("rule 2 'in,port=99999,path=/tmp/x' at position 9", "exit status 1")),
     "rules_same": Expect(("addr=127.0.0.1/32,path=/run/app/%p.sock",)),
     "rules_control": Expect(("as a rule target: vsock=2:5000",)),
+    "rules_globs": Expect(("run/**/*.sock  -> moved.sock",), ("python3",)),
     "rules_log": Expect(("rule 2 -> reject Permission denied", "no rule -> left alone"), ("curl",)),
     "systemd_activate": Expect(
         ("hello from a socket-activated http.server", "rule 1 -> systemd socket"),

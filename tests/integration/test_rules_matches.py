@@ -275,31 +275,36 @@ def test_port_range_for_clients(runner: Runner, sockdir: Path, sites: tuple[Path
 # --- from-unix= -----------------------------------------------------------------------------------------------
 
 GLOBS = [
-    # (glob under D, matches D/orig/app-1.sock?)
-    ("orig/*.sock", True),
-    ("*.sock", False),          # * does not cross /
-    ("**.sock", True),          # ** does
-    ("**/app-1.sock", True),
-    ("orig/app-?.sock", True),
-    ("orig/app?1.sock", True),
-    ("orig/app-??.sock", False),
-    ("orig/app-[0-9].sock", True),
-    ("orig/app-[123].sock", True),
-    ("orig/app-[!0-9].sock", False),
-    ("orig/app-[a-z].sock", False),
-    ("orig/app-1.sock", True),
-    ("orig/app-1.soc", False),
+    # (glob, D standing for the socket directory: does it match D/orig/app-1.sock?)
+    ("D/orig/*.sock", True),
+    ("D/*.sock", False),            # * does not cross /
+    ("D/**.sock", False),           # nor does ** that is not a whole component
+    ("D/**/app-1.sock", True),      # a whole ** does
+    ("D/orig/**/app-1.sock", True),  # zero components too
+    ("**/orig/app-1.sock", True),
+    ("app-?.sock", True),           # no /: the last component
+    ("orig/app-?.sock", False),     # a / makes it the whole path
+    ("D/orig/app-?.sock", True),
+    ("D/orig/app?1.sock", True),
+    ("D/orig/app-??.sock", False),
+    ("D/orig/app-[0-9].sock", True),
+    ("D/orig/app-[123].sock", True),
+    ("D/orig/app-[!0-9].sock", False),
+    ("D/orig/app-[a-z].sock", False),
+    ("D/orig/app-1.sock", True),
+    ("D/orig/app-1.soc", False),
 ]
 
 
 @pytest.mark.program("socat")
 @pytest.mark.parametrize(("glob", "matches"), GLOBS, ids=[g for g, _ in GLOBS])
 def test_from_unix_glob_server(runner: Runner, sockdir: Path, glob: str, matches: bool) -> None:
-    """socat UNIX-LISTEN:D/orig/app-1.sock under `from-unix=D/GLOB,path=D/new.sock`:
+    """socat UNIX-LISTEN:D/orig/app-1.sock under `from-unix=GLOB,path=D/new.sock`:
     the listener ends up at D/new.sock when GLOB matches, else where socat asked."""
     (sockdir / "orig").mkdir()
     orig, new = sockdir / "orig" / "app-1.sock", sockdir / "new.sock"
-    server = runner.start([f"from-unix={sockdir}/{glob},path={new}"],
+    pattern = f"{sockdir}{glob[1:]}" if glob.startswith("D/") else glob
+    server = runner.start([f"from-unix={pattern},path={new}"],
                           [socat(), f"UNIX-LISTEN:{orig},fork", "EXEC:tr a-z A-Z"])
     wait_socket(new if matches else orig, server)
     assert not (orig if matches else new).exists(), listing(sockdir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from unsock.rules import Rule, expand, match, parse_rule
-from unsock.unixglob import compile_glob, globmatch
+from unsock.unixglob import GLOBSTAR, compile_glob, globmatch
 
 
 def rules(*texts: str) -> list[Rule]:
@@ -85,7 +85,10 @@ def test_expand_needs_what_it_uses(text: str) -> None:
 GLOBS = [
     ("/run/*.sock", "/run/a.sock", True),
     ("/run/*.sock", "/run/a/b.sock", False),
-    ("/run/**.sock", "/run/a/b.sock", True),
+    ("/run/**.sock", "/run/a/b.sock", False),  # ** that is not a whole component is *
+    ("/run/**/*.sock", "/run/a/b.sock", True),
+    ("/run/**/*.sock", "/run/b.sock", True),
+    ("*.sock", "/run/a/b.sock", True),  # no / in the pattern: the last component
     ("/run/?", "/run/a", True),
     ("/run/?", "/run//", False),
     ("/run/[ab]", "/run/b", True),
@@ -104,10 +107,12 @@ def test_glob(pattern: str | bytes, name: str | bytes, expected: bool) -> None:
     assert globmatch(pattern, name) is expected
 
 
-def test_glob_tokens() -> None:
-    assert compile_glob("a***?") == (ord("a"), "**", "?")
-    assert compile_glob("[") == (ord("["),)
-    assert len(compile_glob("[]-a][!x]")) == 2
+def test_glob_components() -> None:
+    assert compile_glob("a***?") == ((ord("a"), "*", "?"),)
+    assert compile_glob("[") == ((ord("["),),)
+    assert len(compile_glob("[]-a][!x]")[0]) == 2
+    assert compile_glob("**/a/**") == (GLOBSTAR, (ord("a"),), GLOBSTAR)
+    assert compile_glob("a\\/[/]") == ((ord("a"),), (ord("["),), (ord("]"),))
 
 
 def test_glob_is_not_exponential() -> None:

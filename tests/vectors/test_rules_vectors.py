@@ -49,6 +49,7 @@ def test_rules(case: dict[str, Any]) -> None:
 
 def test_enough_vectors() -> None:
     assert len(GLOBS) >= 60 and len(RULES) >= 40
+    assert sum(1 for c in GLOBS if c.get("source") == "ip2unix tests/unit/globpath.cc") == 187, "all of ip2unix's"
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,15 @@ def test_shim_reader_survives_anything_and_accepts_only_the_compiled_form(saniti
     assert p.returncode in (0, 2) and "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr
     if p.returncode == 0:
         assert compile_rules(parse_compiled(text)) == text == p.stdout.rstrip("\n")
+
+
+GLOB_PIECES = st.sampled_from(["a", "b", "/", "*", "**", "?", "[", "]", "!", "-", "\\", "é"])
+
+
+@given(st.lists(GLOB_PIECES, max_size=12).map("".join), st.lists(GLOB_PIECES, max_size=10).map("".join))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_shim_glob_agrees_with_python_on_any_glob(sanitized_driver: Path, pattern: str, name: str) -> None:
+    p = subprocess.run([sanitized_driver, "glob", pattern, name], capture_output=True, text=True, timeout=10,
+                       check=False)
+    assert p.returncode in (0, 1) and not p.stderr, p.stderr
+    assert (p.returncode == 0) is globmatch(pattern, name), (pattern, name)
