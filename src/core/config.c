@@ -169,6 +169,7 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
         parse_bool(get, "UNSOCK_BLOCK_INET6", &cfg->block_inet6, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_ACCEPT_CONVERT_ALL", &cfg->accept_convert_all, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_ACCEPT_CONVERT_VSOCK", &cfg->accept_convert_vsock, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_PEER_LOOPBACK", &cfg->peer_loopback, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_DEBUG", &cfg->debug, err, errlen) != 0)
         return -1;
     return 0;
@@ -192,8 +193,10 @@ size_t unsock_range_format(const struct unsock_range *r, char *out, size_t outle
 int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outlen)
 {
     if (cfg->rules != NULL)
-        return snprintf(out, outlen, "rules=UNSOCK_RULES block_inet6=%d accept_convert_all=%d accept_convert_vsock=%d",
-                        cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock);
+        return snprintf(out, outlen,
+                        "rules=UNSOCK_RULES block_inet6=%d accept_convert_all=%d accept_convert_vsock=%d "
+                        "peer_loopback=%d",
+                        cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback);
     char mode[16] = "-";
     if (cfg->mode >= 0)
         snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode & 0777u);
@@ -206,9 +209,9 @@ int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outl
     }
     return snprintf(out, outlen,
                     "dir=%s addr=%s port=%d mode=%s block_inet=%d block_inet6=%d "
-                    "accept_convert_all=%d accept_convert_vsock=%d",
+                    "accept_convert_all=%d accept_convert_vsock=%d peer_loopback=%d",
                     cfg->dir_len ? cfg->dir : "/", ranges, (int)cfg->port, mode, cfg->block_inet,
-                    cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock);
+                    cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback);
 }
 
 bool unsock_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)

@@ -29,6 +29,7 @@ struct unsock_config {
     bool block_inet6;
     bool accept_convert_all;
     bool accept_convert_vsock;
+    bool peer_loopback;             /* UNSOCK_PEER_LOOPBACK: every client is 127.0.0.1 / ::1, as on TCP */
     bool debug;
     const char *rules;              /* UNSOCK_RULES, NULL if unset (valid during set-up only) */
     char log_file[4096];            /* UNSOCK_LOG_FILE, "" = stderr */

@@ -80,7 +80,8 @@ void unsock_log_line(const char *fmt, ...)
 void unsock_log_plan_line(int fd, const struct unsock_query *q, const struct unsock_plan *p, int err,
                           const char *note)
 {
-    static const char *const calls[] = {[CALL_BIND] = "bind", [CALL_CONNECT] = "connect", [CALL_SEND] = "send"};
+    static const char *const calls[] = {[CALL_BIND] = "bind", [CALL_CONNECT] = "connect", [CALL_SEND] = "send",
+                                        [CALL_FASTOPEN] = "send (TCP Fast Open)"};
     char where[160], plan[500];
     unsock_addr_describe(q->addr, q->len, where, sizeof(where));
     unsock_plan_describe(&unsock_ruleset, p, plan, sizeof(plan));

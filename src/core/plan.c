@@ -116,6 +116,32 @@ static void bind_connect(struct unsock_plan *p, const struct unsock_query *q)
     unix_address(p, q, q->addr);
 }
 
+/* A converted datagram socket answering a sender it has seen: to that
+ * sender's own unix address, whatever the rules say. */
+static void known_peer(struct unsock_plan *p, const struct unsock_query *q)
+{
+    p->rule = NULL;
+    p->kind = PLAN_UNIX;
+    p->in_place = true;
+    p->known_peer = true;
+    p->un = *q->peer;
+    p->un_len = q->peer_len;
+}
+
+/* A converted datagram socket sending where no out rule goes: an in rule
+ * that covers the address says where that port lives (a server under an
+ * in rule answering its clients, whose addresses it made from the same
+ * template). */
+static void reply(const struct unsock_rules *rs, struct unsock_plan *p, const struct unsock_query *q)
+{
+    const struct unsock_rule *in = unsock_rules_match_ip(rs, RULE_IN, q->type, q->addr, q->len);
+    if (in == NULL || !unix_target(in))
+        return reject(p, ENETUNREACH, "unreachable: a converted socket cannot send to an address no rule converts");
+    p->rule = in;
+    p->in_place = true;
+    unix_address(p, q, q->addr);
+}
+
 void unsock_plan(const struct unsock_rules *rs, const struct unsock_query *q, struct unsock_plan *p)
 {
     memset(p, 0, sizeof(*p));
@@ -131,8 +157,12 @@ void unsock_plan(const struct unsock_rules *rs, const struct unsock_query *q, st
     } else if (rs->has_from && unsock_unix_name(q->addr, q->len, &from, &name, &n)) {
         p->rule = unsock_rules_match_unix(rs, dir, q->type, from, name, n);
     }
+    if (ip && q->peer != NULL && (q->call == CALL_SEND || q->call == CALL_CONNECT))
+        return known_peer(p, q);
     const struct unsock_rule *r = p->rule;
     if (r == NULL) {
+        if (ip && q->converted && q->type == SOCK_DGRAM && (q->call == CALL_SEND || q->call == CALL_CONNECT))
+            return reply(rs, p, q);
         if (ip && q->converted && q->call == CALL_SEND)
             reject(p, ENETUNREACH, "unreachable: a converted socket cannot send to an address no rule converts");
         return;
@@ -257,10 +287,12 @@ static void describe_outcome(const struct unsock_plan *p, char *out, size_t outl
         else if (p->free_port && p->un_len == 0)
             snprintf(out, outlen, "%s%s, a free port", p->rule->action == ACT_PATH ? "path " : "abstract @",
                      p->rule->target);
-        else if (p->rule->action == ACT_ABSTRACT || (p->un_len > off && p->un.sun_path[0] == '\0'))
-            snprintf(out, outlen, "abstract @%.*s", (int)(p->un_len - off - 1), p->un.sun_path + 1);
+        else if (p->un_len > off && p->un.sun_path[0] == '\0')
+            snprintf(out, outlen, "abstract @%.*s%s", (int)(p->un_len - off - 1), p->un.sun_path + 1,
+                     p->known_peer ? ", a sender seen before" : "");
         else
-            snprintf(out, outlen, "path %.*s", (int)sizeof(p->un.sun_path), p->un.sun_path);
+            snprintf(out, outlen, "path %.*s%s", (int)sizeof(p->un.sun_path), p->un.sun_path,
+                     p->known_peer ? ", a sender seen before" : "");
         return;
     case PLAN_BLACKHOLE:
         snprintf(out, outlen, "blackhole");

@@ -11,7 +11,9 @@
 #include "controlfile.h"
 #include "rules.h"
 
-enum unsock_call { CALL_BIND, CALL_CONNECT, CALL_SEND };
+/* CALL_FASTOPEN: a send with MSG_FASTOPEN on a stream socket that is not
+ * connected, TCP Fast Open's implicit connect. */
+enum unsock_call { CALL_BIND, CALL_CONNECT, CALL_SEND, CALL_FASTOPEN };
 
 struct unsock_query {
     enum unsock_call call;
@@ -20,6 +22,10 @@ struct unsock_query {
     bool converted;    /* already made a unix socket by unsock */
     const struct sockaddr *addr;
     socklen_t len;
+    /* A converted datagram socket's sender seen before at addr (the engine
+     * remembers them): where a send or connect to addr goes. NULL if none. */
+    const struct sockaddr_un *peer;
+    socklen_t peer_len;
 };
 
 enum unsock_plan_kind {
@@ -44,6 +50,7 @@ struct unsock_plan {
     bool implicit_bind;  /* a datagram socket connecting or sending first is bound to a free address */
     bool no_address;     /* a send on a converted stream socket: the address is dropped, as TCP does */
     bool firecracker;    /* PLAN_RECORD through a Firecracker multiplexer */
+    bool known_peer;     /* PLAN_UNIX to the sender seen before at the address */
     int32_t mode;        /* PLAN_UNIX bind: the file's mode, -1 for the umask's */
     struct sockaddr_un un;
     socklen_t un_len;

@@ -2,6 +2,7 @@
 
 #include "fdtable.h"
 #include "log.h"
+#include "peer.h"
 #include "real.h"
 #include "template.h"
 #include "sockaddr.h"
@@ -22,12 +23,15 @@ void unsock_adopt(int fd)
     socklen_t tl = sizeof(type);
     if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
         return;
-    struct sockaddr_un un;
-    socklen_t len = sizeof(un);
+    struct sockaddr_un un, own = {0};
+    socklen_t len = sizeof(un), own_len = 0;
     int port = -1;
     bool client = false;
-    if (unsock_real.getsockname(fd, (struct sockaddr *)&un, &len) == 0)
+    if (unsock_real.getsockname(fd, (struct sockaddr *)&un, &len) == 0) {
         port = unsock_rules_port_of(&unsock_ruleset, type, &un, len);
+        own = un;
+        own_len = len;
+    }
     if (port < 0) {
         len = sizeof(un);
         if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
@@ -41,15 +45,21 @@ void unsock_adopt(int fd)
         return;
     struct sockaddr_storage named;
     socklen_t named_len = unsock_fake_addr((uint16_t)port, &named);
+    /* A client's own name, or an accepted connection's peer's, may carry
+     * the client's address (core/peer.h). */
     if (client) {
         s->peer = named;
         s->peer_len = named_len;
-        s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+        if (unsock_client_name_parse(&own, own_len, &s->local, &s->local_len))
+            s->family = s->local.ss_family;
+        else
+            s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
     } else {
         s->local = named;
         s->local_len = named_len;
         len = sizeof(un);
-        if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
+        if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0 &&
+            !unsock_client_name_parse(&un, len, &s->peer, &s->peer_len))
             s->peer_len = unsock_other_end(&s->local, unsock_pseudo_port(), &s->peer);
     }
     unsock_fd_set(fd, s);

@@ -4,6 +4,8 @@
 #include "firecracker.h"
 #include "log.h"
 #include "owned.h"
+#include "peer.h"
+#include "peers.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockfile.h"
@@ -238,11 +240,69 @@ static bool control_file(int fd, const struct unsock_query *q, struct unsock_pla
     return true;
 }
 
+/* The descriptor of this process's listener bound at path by a rule, and
+ * its IP address in *local; -1 if there is none. */
+static int listener_at(const char *path, struct sockaddr_storage *local)
+{
+    for (int fd = unsock_fd_next_converted(0); fd >= 0; fd = unsock_fd_next_converted((unsigned)fd + 1)) {
+        struct usock *s = unsock_fd_lock(fd);
+        if (s == NULL)
+            continue;
+        bool here = strcmp(s->path, path) == 0;
+        if (here)
+            *local = s->local;
+        unsock_unlock();
+        if (here)
+            return fd;
+    }
+    return -1;
+}
+
+static bool same_ip_address(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    return a->ss_family == b->sa_family && memcmp(a, b, unsock_inet_len(b->sa_family)) == 0;
+}
+
+static bool reuseport(int fd)
+{
+    int on = 0;
+    socklen_t len = sizeof(on);
+    return unsock_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on != 0;
+}
+
+/* A path in use (EADDRINUSE) by a listener of this process shares it when
+ * the program binds another address there (dual stack: 127.0.0.1 and ::1
+ * of one rule) or sets SO_REUSEPORT (nginx's reuseport sockets, made in
+ * one process before it forks): *tmp becomes a descriptor of that socket
+ * and *shared the descriptor shared with. Another process's live socket is
+ * taken over with SO_REUSEPORT, new connections coming here from now on
+ * (a zero-downtime restart). Anything else stays EADDRINUSE. */
+static int share_or_take_over(int fd, const struct unsock_query *q, struct unsock_plan *p, int *tmp, int *shared)
+{
+    struct sockaddr_storage local;
+    int other = listener_at(p->un.sun_path, &local);
+    bool reuse = reuseport(fd);
+    if (other >= 0 && (reuse || !same_ip_address(&local, q->addr))) {
+        int dupfd = unsock_real.fcntl(other, F_DUPFD_CLOEXEC, 0);
+        if (dupfd < 0)
+            return -1;
+        unsock_close_keep_errno(*tmp);
+        *tmp = dupfd;
+        *shared = other;
+        p->owns_file = false;
+        return 0;
+    }
+    if (other < 0 && reuse && unsock_sockfile_take_over(*tmp, &p->un, p->un_len, p->mode) == 0)
+        return 0;
+    errno = EADDRINUSE;
+    return -1;
+}
+
 /* bind of a new unix socket for fd. */
 static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *p)
 {
     struct usock *s = NULL;
-    int tmp = prepare(fd, q, AF_UNIX, &s), rc;
+    int tmp = prepare(fd, q, AF_UNIX, &s), rc, shared = -1;
     if (tmp < 0)
         return -1;
     uint16_t port = p->port;
@@ -255,6 +315,8 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         rc = bind_unix(tmp, p, true);
         if (rc != 0 && errno == EADDRINUSE && control_file(fd, q, p, tmp, s, &rc))
             return rc;
+        if (rc != 0 && errno == EADDRINUSE && p->un.sun_path[0] != '\0')
+            rc = share_or_take_over(fd, q, p, &tmp, &shared);
     }
     if (rc != 0) {
         unsock_log_plan(fd, q, p, errno, NULL);
@@ -270,9 +332,14 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         if (only)
             unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
     }
+    if (p->kind == PLAN_UNIX && p->un.sun_path[0] != '\0')
+        snprintf(s->path, sizeof(s->path), "%s", p->un.sun_path); /* found by listener_at() */
     if (unsock_install(tmp, fd, s, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : NULL) != 0)
         return -1;
-    unsock_log_plan(fd, q, p, 0, NULL);
+    char note[48] = "";
+    if (shared >= 0)
+        snprintf(note, sizeof(note), " (the listener of fd %d)", shared);
+    unsock_log_plan(fd, q, p, 0, note);
     return 0;
 }
 
@@ -289,6 +356,34 @@ static bool connect_failed(int rc, const struct unsock_query *q, bool *pending)
     return rc != 0 && !*pending;
 }
 
+/* A stream client's unix socket is named with the address it reports to
+ * itself (core/peer.h), so the server reports the same. A name in use
+ * (another process picked the same pseudo port) takes the next port; when
+ * none is free the socket stays unnamed and the server makes an address of
+ * the client's credentials. */
+static void name_client(int tmp, struct usock *s, const struct unsock_query *q)
+{
+    int saved = errno;
+    struct sockaddr_storage toward;
+    memcpy(&toward, q->addr, unsock_inet_len(q->addr->sa_family));
+    uid_t uid = toward.ss_family == AF_INET6 ? geteuid() : 0; /* only IPv6 addresses carry it */
+    for (int tries = 0; tries < 32; tries++) {
+        struct sockaddr_storage local;
+        struct sockaddr_un un;
+        uint16_t port = unsock_pseudo_port();
+        socklen_t llen = unsock_cfg.peer_loopback ? unsock_other_end(&toward, port, &local)
+                                                  : unsock_client_address(&toward, unsock_pid(), uid, port, &local);
+        if (unsock_real.bind(tmp, (const struct sockaddr *)&un, unsock_client_name(&local, &un)) == 0) {
+            s->local = local;
+            s->local_len = llen;
+            break;
+        }
+        if (errno != EADDRINUSE)
+            break;
+    }
+    errno = saved;
+}
+
 /* connect of a new unix socket for fd (a datagram one bound first). */
 static int apply_connect(int fd, const struct unsock_query *q, struct unsock_plan *p)
 {
@@ -301,6 +396,8 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
         abandon(tmp, s);
         return -1;
     }
+    if (q->type == SOCK_STREAM)
+        name_client(tmp, s, q);
     rc = unsock_real.connect(tmp, (const struct sockaddr *)&p->un, p->un_len);
     if (rc != 0 && errno == ECONNREFUSED && control_file(fd, q, p, tmp, s, &rc))
         return rc;
@@ -316,6 +413,8 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
     describe_socket(s, q, p->port);
     if (unsock_install(tmp, fd, s, owned.sun_path[0] ? owned.sun_path : NULL) != 0)
         return -1;
+    if (q->type == SOCK_DGRAM && !unsock_rule_has_port(p->rule))
+        unsock_peer_remember(fd, p->port, &p->un, p->un_len); /* datagrams from there come from p->port */
     unsock_log_plan(fd, q, p, 0, pending ? NOBODY_YET : NULL);
     return 0;
 }

@@ -39,9 +39,27 @@ static void fork_done(void)
     pthread_mutex_unlock(&lock);
 }
 
+static atomic_int cached_pid; /* 0: not known yet */
+
+static void fork_child(void)
+{
+    atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);
+    fork_done();
+}
+
+pid_t unsock_pid(void)
+{
+    pid_t pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+    if (pid == 0) {
+        pid = getpid();
+        atomic_store_explicit(&cached_pid, pid, memory_order_relaxed);
+    }
+    return pid;
+}
+
 void unsock_fdtable_init(void)
 {
-    pthread_atfork(fork_prepare, fork_done, fork_done);
+    pthread_atfork(fork_prepare, fork_done, fork_child);
 }
 
 /* The slot of fd, allocating its chunk; lock held. NULL only without memory. */

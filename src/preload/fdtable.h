@@ -58,6 +58,9 @@ void unsock_unlock(void);
 /* Install the fork handlers. Called once from unsock_init(). */
 void unsock_fdtable_init(void);
 
+/* getpid(), remembered until the next fork. */
+pid_t unsock_pid(void);
+
 /* Lock-free: true if fd refers to a converted socket. */
 bool unsock_fd_converted(int fd);
 

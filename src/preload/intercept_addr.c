@@ -1,9 +1,11 @@
 /* accept, accept4, getsockname, getpeername: converted sockets report the
  * IP addresses the program expects, never AF_UNIX ones. */
+#define _GNU_SOURCE /* struct ucred */
 #include "fdtable.h"
 #include "init.h"
 #include "log.h"
 #include "names.h"
+#include "peer.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockopts.h"
@@ -33,6 +35,39 @@ static socklen_t foreign_addr(const struct sockaddr_storage *got, socklen_t gotl
     return gotlen;
 }
 
+/* The address of the peer of accepted connection c, whose own socket is s
+ * (the listener's family and address) and its peer's unix address un: the
+ * one a client under unsock named its socket with, else one made of the
+ * peer's credentials (core/peer.h). */
+static socklen_t peer_address(int c, const struct usock *ls, const struct sockaddr_un *un, socklen_t len,
+                              struct sockaddr_storage *out)
+{
+    struct sockaddr_storage named;
+    socklen_t nlen, got = 0;
+    if (unsock_client_name_parse(un, len, &named, &nlen))
+        got = unsock_address_as(ls->family, &named, out);
+    struct ucred cred = {0};
+    socklen_t clen = sizeof(cred);
+    bool know = (got == 0 || unsock_cfg.debug) &&
+                unsock_real.getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
+    if (got == 0) {
+        struct sockaddr_storage toward = ls->local;
+        if (ls->local_len == 0)
+            toward.ss_family = (sa_family_t)ls->family;
+        got = unsock_cfg.peer_loopback ? unsock_other_end(&toward, unsock_pseudo_port(), out)
+                                       : unsock_client_address(&toward, cred.pid, cred.uid, unsock_pseudo_port(), out);
+    }
+    if (unsock_cfg.debug) {
+        char where[160];
+        unsock_addr_describe((const struct sockaddr *)out, got, where, sizeof(where));
+        if (know)
+            unsock_log_line("accept fd %d: peer %s is pid %d uid %u", c, where, (int)cred.pid, (unsigned)cred.uid);
+        else
+            unsock_log_line("accept fd %d: peer %s", c, where);
+    }
+    return got;
+}
+
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
 {
     unsock_init();
@@ -50,26 +85,24 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         return c;
     if (plen > sizeof(peer))
         plen = sizeof(peer);
-    struct usock *ls = unsock_fd_lock(fd);
+    struct usock *ls = unsock_fd_lock(fd), *s = NULL;
     if (ls == NULL) {
         unsock_fd_set(c, NULL);
         shownlen = foreign_addr(&peer, plen, &shown);
-    } else {
-        struct usock *s = unsock_sock_new(ls->family, ls->type);
-        if (s != NULL) {
-            s->local = ls->local;
-            s->local_len = ls->local_len;
-            /* An accepted TCP socket inherits the listener's options. */
-            for (size_t i = 0; i < ls->nopts; i++)
-                unsock_opt_store(s, ls->opts[i].level, ls->opts[i].name, ls->opts[i].val, ls->opts[i].len);
-            s->peer_len = unsock_other_end(&ls->local, unsock_pseudo_port(), &s->peer);
-            unsock_fd_set_locked(c, s);
-            shown = s->peer;
-            shownlen = s->peer_len;
-        } else {
-            shownlen = unsock_fake_addr(0, &shown);
-        }
+    } else if ((s = unsock_sock_new(ls->family, ls->type)) == NULL) {
         unsock_unlock();
+        shownlen = unsock_fake_addr(0, &shown);
+    } else {
+        s->local = ls->local;
+        s->local_len = ls->local_len;
+        /* An accepted TCP socket inherits the listener's options. */
+        for (size_t i = 0; i < ls->nopts; i++)
+            unsock_opt_store(s, ls->opts[i].level, ls->opts[i].name, ls->opts[i].val, ls->opts[i].len);
+        unsock_unlock();
+        s->peer_len = peer_address(c, s, (const struct sockaddr_un *)&peer, plen, &s->peer);
+        shown = s->peer;
+        shownlen = s->peer_len;
+        unsock_fd_set(c, s);
     }
     /* As in the kernel, an address that cannot be stored costs the
      * connection, and a NULL address means the length is not looked at. */

@@ -9,6 +9,7 @@
 #include "peers.h"
 #include "query.h"
 #include "real.h"
+#include "template.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,9 +19,11 @@ enum route { ROUTE_AS_IS, ROUTE_UNIX, ROUTE_NO_ADDRESS, ROUTE_CONNECTED_DATAGRAM
 
 /* Where a send to dest on fd goes: unchanged, to the unix address in *un,
  * without an address (a converted stream socket, where TCP ignores it), or
- * to the peer of a converted connected datagram socket. -1 with errno on
- * error. */
-static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct sockaddr_un *un, socklen_t *ulen)
+ * to the peer of a converted connected datagram socket. A send with
+ * MSG_FASTOPEN on a stream socket not connected yet connects it first, as
+ * TCP Fast Open does. -1 with errno on error. */
+static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags, struct sockaddr_un *un,
+                 socklen_t *ulen)
 {
     if (dest == NULL) {
         /* The data path of converted stream sockets: no lock taken. */
@@ -28,13 +31,10 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
             return ROUTE_AS_IS;
         return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
     }
-    /* A datagram peer known by a pseudo port (peers.h). */
-    if (unsock_fd_converted(fd) && unsock_is_ip(dest, dlen) && unsock_ip_port(dest) != 0 &&
-        unsock_peer_addr(fd, unsock_ip_port(dest), un, ulen))
-        return ROUTE_UNIX;
     struct unsock_query q;
     struct unsock_plan p;
-    int asked = unsock_query_fd(CALL_SEND, fd, dest, dlen, &q);
+    struct sockaddr_un peer;
+    int asked = unsock_query_fd((flags & MSG_FASTOPEN) ? CALL_FASTOPEN : CALL_SEND, fd, dest, dlen, &q, &peer);
     if (asked <= 0)
         return asked < 0 ? -1 : ROUTE_AS_IS;
     unsock_plan(&unsock_ruleset, &q, &p);
@@ -47,10 +47,13 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
     }
     if (unsock_apply(fd, &q, &p) != 0)
         return -1;
-    if (p.no_address)
+    if (p.no_address || q.call == CALL_FASTOPEN)
         return ROUTE_NO_ADDRESS;
-    if (unsock_is_ip(dest, dlen))
+    if (unsock_is_ip(dest, dlen)) {
         unsock_log_plan(fd, &q, &p, 0, NULL);
+        if (!p.known_peer && !unsock_rule_has_port(p.rule))
+            unsock_peer_remember(fd, p.port, &p.un, p.un_len); /* what comes back from there is from p.port */
+    }
     *un = p.un;
     *ulen = p.un_len;
     return ROUTE_UNIX;
@@ -58,11 +61,12 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, struct soc
 
 /* Datagrams are sent with MSG_DONTWAIT: a unix receiver whose queue is full
  * would block the sender, where UDP drops the datagram; so it is dropped,
- * as is one to a port nobody serves (un given: an unconnected send). */
+ * as is one to a port nobody serves, or to a receiver connected to another
+ * peer (EPERM, where UDP filters it) (un given: an unconnected send). */
 static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
 {
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                  (un != NULL && (errno == ENOENT || errno == ECONNREFUSED)))) {
+                  (un != NULL && (errno == ENOENT || errno == ECONNREFUSED || errno == EPERM)))) {
         unsock_debug("send fd %d: %s, datagram dropped as UDP would", fd,
                      errno == EAGAIN || errno == EWOULDBLOCK ? "receiver's queue full" : "nobody there");
         return (ssize_t)n;
@@ -83,11 +87,11 @@ UNSOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const
     unsock_init();
     struct sockaddr_un un;
     socklen_t ulen;
-    switch (route(fd, dest, dlen, &un, &ulen)) {
+    switch (route(fd, dest, dlen, flags, &un, &ulen)) {
     case ROUTE_AS_IS:
         return unsock_real.sendto(fd, buf, n, flags, dest, dlen);
     case ROUTE_NO_ADDRESS:
-        return unsock_real.sendto(fd, buf, n, flags, NULL, 0);
+        return unsock_real.sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
     case ROUTE_UNIX:
         return sent(unsock_real.sendto(fd, buf, n, flags | MSG_DONTWAIT, (struct sockaddr *)&un, ulen), n, fd, &un);
     case ROUTE_CONNECTED_DATAGRAM:
@@ -107,7 +111,7 @@ UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     unsock_init();
     struct sockaddr_un un;
     socklen_t ulen;
-    int how = msg == NULL ? ROUTE_AS_IS : route(fd, msg->msg_name, msg->msg_namelen, &un, &ulen);
+    int how = msg == NULL ? ROUTE_AS_IS : route(fd, msg->msg_name, msg->msg_namelen, flags, &un, &ulen);
     if (how == ROUTE_AS_IS || how < 0)
         return how < 0 ? -1 : unsock_real.sendmsg(fd, msg, flags);
     /* A converted socket: without the IP-level control messages (a source
@@ -120,7 +124,7 @@ UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     if (how == ROUTE_NO_ADDRESS) {
         m.msg_name = NULL;
         m.msg_namelen = 0;
-        r = unsock_real.sendmsg(fd, &m, flags);
+        r = unsock_real.sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
     } else {
         if (how == ROUTE_UNIX) {
             m.msg_name = &un;
@@ -146,7 +150,8 @@ UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int f
         const struct msghdr *h = &vec[i].msg_hdr;
         struct unsock_query q;
         struct unsock_plan p;
-        int asked = unsock_query_fd(CALL_SEND, fd, h->msg_name, h->msg_namelen, &q);
+        struct sockaddr_un peer;
+        int asked = unsock_query_fd(CALL_SEND, fd, h->msg_name, h->msg_namelen, &q, &peer);
         if (asked > 0)
             unsock_plan(&unsock_ruleset, &q, &p);
         ours = asked < 0 || (asked > 0 && p.kind != PLAN_NATIVE);

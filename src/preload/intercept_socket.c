@@ -44,7 +44,8 @@ static int bind_connect(enum unsock_call call, int fd, const struct sockaddr *ad
     unsock_init();
     struct unsock_query q;
     struct unsock_plan p;
-    int asked = unsock_query_fd(call, fd, addr, len, &q);
+    struct sockaddr_un peer;
+    int asked = unsock_query_fd(call, fd, addr, len, &q, &peer);
     if (asked <= 0)
         return asked < 0 ? -1 : real_call(call, fd, addr, len);
     unsock_plan(&unsock_ruleset, &q, &p);

@@ -24,6 +24,11 @@ struct unsock_peers {
  * converted or there is no memory. */
 uint16_t unsock_peer_port(int fd, const struct sockaddr_un *un, socklen_t len);
 
+/* Remember that port stands for the unix address un on converted socket fd
+ * (a datagram sent to an IP port through a target without %p), so that
+ * what comes back from un is reported as coming from that port. */
+void unsock_peer_remember(int fd, uint16_t port, const struct sockaddr_un *un, socklen_t len);
+
 /* The unix address of fd's peer known by port; false if none. */
 bool unsock_peer_addr(int fd, uint16_t port, struct sockaddr_un *un, socklen_t *len);
 

@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include "fdtable.h"
+#include "peers.h"
 #include "real.h"
 
 /* The type and domain of fd (recorded by socket(), else asked); -1 on error. */
@@ -19,7 +20,7 @@ static int socket_kind(int fd, int *domain)
 }
 
 int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, socklen_t len,
-                    struct unsock_query *q)
+                    struct unsock_query *q, struct sockaddr_un *peer)
 {
     *q = (struct unsock_query){.call = call, .addr = addr, .len = len};
     if (!unsock_plan_may_match(&unsock_ruleset, addr, len))
@@ -30,5 +31,10 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
         q->domain = AF_UNIX;
     else if ((q->type = socket_kind(fd, &q->domain)) < 0)
         return -1;
+    if (call == CALL_FASTOPEN && (q->converted || q->type != SOCK_STREAM))
+        q->call = CALL_SEND;
+    if (q->converted && q->type == SOCK_DGRAM && unsock_is_ip(addr, len) && unsock_ip_port(addr) != 0 &&
+        unsock_peer_addr(fd, unsock_ip_port(addr), peer, &q->peer_len))
+        q->peer = peer;
     return 1;
 }

@@ -5,9 +5,12 @@
 #include "real.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* __SO_ACCEPTCON in the Flags column of /proc/net/unix, SS_UNCONNECTED in St. */
@@ -99,10 +102,9 @@ static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
         char dir[UNSOCK_SUN_PATH_MAX + 1];
         memcpy(dir, addr->sun_path, (size_t)(slash - addr->sun_path));
         dir[slash - addr->sun_path] = '\0';
+        /* mkdir's errno when it fails (EACCES, EROFS, ...): that is the reason. */
         if (mkdir(dir, 0755) == 0 || errno == EEXIST)
             r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
-        else
-            errno = ENOENT;
     }
     return r;
 }
@@ -131,6 +133,42 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
             unsock_debug("chmod %s to %04o: %s", addr->sun_path, (unsigned)mode, strerror(errno));
     }
     return 0;
+}
+
+static int exchange(const char *a, const char *b)
+{
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
+int unsock_sockfile_take_over(int fd, const struct sockaddr_un *addr, socklen_t len, int32_t mode)
+{
+    (void)len;
+    struct sockaddr_un beside = *addr;
+    size_t n = strnlen(addr->sun_path, sizeof(addr->sun_path));
+    int w = snprintf(beside.sun_path + n, sizeof(beside.sun_path) - n, ".%ld.new", (long)getpid());
+    if (w < 0 || (size_t)w >= sizeof(beside.sun_path) - n ||
+        unsock_sockfile_bind(fd, &beside, sizeof(beside), false, mode) != 0) {
+        errno = EADDRINUSE;
+        return -1;
+    }
+    if (exchange(beside.sun_path, addr->sun_path) != 0) {
+        unlink(beside.sun_path);
+        errno = EADDRINUSE;
+        return -1;
+    }
+    struct stat st;
+    if (lstat(beside.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unsock_debug("bind %s: taken over from the live server there (SO_REUSEPORT)", addr->sun_path);
+        unlink(beside.sun_path);
+        return 0;
+    }
+    /* Not a socket any more (swapped in meanwhile): put it back. */
+    if (exchange(beside.sun_path, addr->sun_path) == 0)
+        unlink(beside.sun_path);
+    else
+        unsock_debug("bind %s: could not put back what was there: it is at %s", addr->sun_path, beside.sun_path);
+    errno = EADDRINUSE;
+    return -1;
 }
 
 bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type)

@@ -14,6 +14,13 @@
  * EADDRINUSE. */
 int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, bool replace_stale, int32_t mode);
 
+/* bind fd to addr in place of the live socket file there, whose server
+ * keeps the connections it has: fd is bound at a name of its own beside
+ * it (mode as for unsock_sockfile_bind), which is then exchanged with
+ * addr's atomically; the old entry is removed if it was a socket file, and
+ * put back (EADDRINUSE) if it was anything else. */
+int unsock_sockfile_take_over(int fd, const struct sockaddr_un *addr, socklen_t len, int32_t mode);
+
 /* Remove path if it is still the file (dev, ino), the socket sock_ino (of
  * the given type) is no longer open in any process, and nothing else
  * serves the path. Returns true if the socket is still open elsewhere, so

@@ -45,6 +45,7 @@ def _config_options(p: argparse.ArgumentParser) -> None:
         ("block-inet6", "UNSOCK_BLOCK_INET6"),
         ("accept-convert-all", "UNSOCK_ACCEPT_CONVERT_ALL"),
         ("accept-convert-vsock", "UNSOCK_ACCEPT_CONVERT_VSOCK"),
+        ("peer-loopback", "UNSOCK_PEER_LOOPBACK"),
     ):
         g.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=f"set {var}")
     p.add_argument("-v", "--verbose", action="store_true", help="log every decision of the shim to stderr")
@@ -95,6 +96,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
         ("block_inet6", "UNSOCK_BLOCK_INET6"),
         ("accept_convert_all", "UNSOCK_ACCEPT_CONVERT_ALL"),
         ("accept_convert_vsock", "UNSOCK_ACCEPT_CONVERT_VSOCK"),
+        ("peer_loopback", "UNSOCK_PEER_LOOPBACK"),
     ):
         value = getattr(args, attr)
         if value is not None:

@@ -34,6 +34,7 @@ BOOL_VARS = (
     ("UNSOCK_BLOCK_INET6", "block_inet6"),
     ("UNSOCK_ACCEPT_CONVERT_ALL", "accept_convert_all"),
     ("UNSOCK_ACCEPT_CONVERT_VSOCK", "accept_convert_vsock"),
+    ("UNSOCK_PEER_LOOPBACK", "peer_loopback"),
     ("UNSOCK_DEBUG", "debug"),
 )
 
@@ -155,6 +156,7 @@ class Config:
     block_inet6: bool = False
     accept_convert_all: bool = False
     accept_convert_vsock: bool = False
+    peer_loopback: bool = False
     debug: bool = False
 
     @classmethod
@@ -198,5 +200,5 @@ class Config:
             f"dir={self.dir} addr={format_ranges(self.ranges)} port={self.port} mode={mode} "
             f"block_inet={int(self.block_inet)} block_inet6={int(self.block_inet6)} "
             f"accept_convert_all={int(self.accept_convert_all)} "
-            f"accept_convert_vsock={int(self.accept_convert_vsock)}"
+            f"accept_convert_vsock={int(self.accept_convert_vsock)} peer_loopback={int(self.peer_loopback)}"
         )

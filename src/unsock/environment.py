@@ -1,7 +1,7 @@
 """The environment every engine hands a program: the rule list, compiled into ``UNSOCK_RULES``
 whether it was given as rules or as the original's ``UNSOCK_*`` variables, and the settings that
-are not rules (``UNSOCK_BLOCK_INET6``, ``UNSOCK_ACCEPT_CONVERT_*``, ``UNSOCK_DEBUG``,
-``UNSOCK_LOG_FILE``).
+are not rules (``UNSOCK_BLOCK_INET6``, ``UNSOCK_ACCEPT_CONVERT_*``, ``UNSOCK_PEER_LOOPBACK``,
+``UNSOCK_DEBUG``, ``UNSOCK_LOG_FILE``).
 
 The ``UNSOCK_*`` variables stay in the environment for the program's children and for tools
 that read them; with ``UNSOCK_RULES`` set the engines take where sockets go from the rules alone.

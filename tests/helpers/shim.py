@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import struct
@@ -115,3 +116,21 @@ class Steps:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         return self.proc.wait(timeout)
+
+
+def picture(unsock: Shim, ip: str, **env: str) -> str:
+    """What progs/addresses.py prints of a connection to ip (see there)."""
+    return unsock.run([sys.executable, str(PROGS / "addresses.py"), ip], env=unsock.env(**env)).stdout.decode()
+
+
+def client_address(text: str) -> str:
+    """The address made of the pid the program printed."""
+    pid = int(re.search(r"^pid (\d+)$", text, re.M).group(1))
+    return f"127.{pid >> 16 & 255}.{pid >> 8 & 255}.{pid & 255}"
+
+
+def as_on_tcp(text: str) -> str:
+    """text with the client's address as TCP shows it, and no pid."""
+    client = re.escape(client_address(text))
+    text = re.sub(rf"(?<=['\"]|:){client}(?=['\"])", "127.0.0.1", text)  # IPv4, or IPv4-mapped in IPv6
+    return re.sub(r"^pid \d+\n", "", text, flags=re.M)

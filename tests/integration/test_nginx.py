@@ -309,3 +309,40 @@ def test_reverse_proxy_under_load(unsock: Unsock, nginx: Nginx) -> None:
     assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
     statuses = [line.split('"')[2].split()[0] for line in nginx.access_log.read_text().splitlines()]
     assert statuses.count("200") == 2 * (1 + 1000 + 200), "every proxied request is logged twice, all 200"
+
+
+def listen_as(nginx: Nginx, *directives: str) -> None:
+    """The first server's `listen 127.0.0.1:PORT default_server;` replaced by directives."""
+    old = f"listen 127.0.0.1:{nginx.port} default_server;"
+    text = nginx.conf.read_text()
+    assert old in text
+    nginx.conf.write_text(text.replace(old, " ".join(directives)))
+
+
+def test_reuseport_listeners_of_two_workers(unsock: Unsock, nginx: Nginx) -> None:
+    """`listen ... reuseport`: nginx's master binds one socket per worker to the
+    same port with SO_REUSEPORT before it forks them; under unsock they share
+    the one listener at DIR/PORT.sock, and both workers start and serve."""
+    listen_as(nginx, f"listen 127.0.0.1:{nginx.port} default_server reuseport;")
+    nginx.start()
+    assert_no_tcp_listener(nginx.port)
+    report = ab(unsock, f"http://127.0.0.1:{nginx.port}/", n=1000)
+    assert (report["failed"], report["non2xx"]) == (0, 0), report
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())
+    assert len(nginx.workers()) == 2
+
+
+def test_dual_stack_listeners_on_one_rule(unsock: Unsock, nginx: Nginx) -> None:
+    """`listen 127.0.0.1:P; listen [::1]:P;`: both addresses stand for the one
+    socket file of port P, which serves clients of either family."""
+    listen_as(nginx, f"listen 127.0.0.1:{nginx.port} default_server;", f"listen [::1]:{nginx.port} default_server;")
+    unsock.addr = "127.0.0.1/8,::1"
+    nginx.start()
+    assert_no_tcp_listener(nginx.port)
+    curl = require_program("curl")
+    for host in ("127.0.0.1", "[::1]"):
+        got = unsock.run([curl, "-sS", "--fail", "--max-time", "20", f"http://{host}:{nginx.port}/"])
+        assert got.stdout == INDEX, host
+    report = ab(unsock, f"http://[::1]:{nginx.port}/", n=500)
+    assert (report["failed"], report["non2xx"]) == (0, 0), report
+    assert nginx.errors() == [], "nginx logged errors:\n" + "\n".join(nginx.errors())

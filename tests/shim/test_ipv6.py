@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import shutil
 import socket
-import sys
 
 import pytest
 
-from tests.helpers.shim import PROGS
+from tests.helpers.shim import as_on_tcp, picture
 from tests.shim.conftest import COVERED
 
 ECHO = shutil.which("echo") or "/bin/echo"
@@ -40,10 +39,6 @@ u.bind(("::1", 0))
 """
 
 
-def picture(unsock, ip, **env):
-    return unsock.run([sys.executable, str(PROGS / "addresses.py"), ip], env=unsock.env(**env)).stdout.decode()
-
-
 @pytest.mark.parametrize(("ip", "addr"), [
     ("::1", "::1/128"),
     ("::1", "127.0.0.0/8,::1/128"),
@@ -54,10 +49,11 @@ def picture(unsock, ip, **env):
 def test_same_picture_as_tcp6(unsock, ip, addr):
     """accept, getsockname, getpeername, recvfrom, recvmsg and a socket
     object rebuilt from the descriptor show what loopback TCP over IPv6 shows
-    (the unnamed end: ::1, or ::ffff:127.0.0.1 for IPv4-mapped addresses)."""
+    (the client: ::1, or for IPv4-mapped addresses the one of its pid,
+    ::ffff:127.X.Y.Z, where TCP shows ::ffff:127.0.0.1)."""
     real = picture(unsock, ip, LD_PRELOAD="")
     shimmed = picture(unsock, ip, UNSOCK_ADDR=addr)
-    assert shimmed == real
+    assert as_on_tcp(shimmed) == as_on_tcp(real)
     assert "AF_UNIX" not in shimmed and "/" not in shimmed
 
 

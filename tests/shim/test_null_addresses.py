@@ -6,4 +6,6 @@ from tests.shim.conftest import COVERED, REAL
 
 
 def test_address_arguments_as_the_kernel(unsock, cprog):
-    assert unsock.prog(cprog("addrs"), COVERED, REAL).strip() == "ok"
+    # addrs compares every address with loopback TCP's, the client's too
+    env = unsock.env(UNSOCK_PEER_LOOPBACK="1")
+    assert unsock.prog(cprog("addrs"), COVERED, REAL, env=env).strip() == "ok"

@@ -27,13 +27,15 @@ RULES: dict[str, list[str]] = {
              "out,from-unix=/var/**,reject=2", "in,from-unix=/hole,blackhole", "from-unix=/v,ignore"],
     "long": ["addr=127.0.0.1/32,path=/" + "d" * 98 + "/%p.sock"],  # 107 bytes at port 80, 110 at 65535
     "control": [f"addr=127.0.0.1/32,path={CTL}/%p.sock"],
+    "udp-in": ["in,dgram,path=/run/u/%p.sock"],
+    "udp-fixed": ["path=/run/u/d.sock"],
 }
 
 
 def q(rules: str, call: str, domain: str, sock_type: str, address: str, converted: bool = False,
-      control: str | None = None) -> dict[str, Any]:
+      control: str | None = None, peer: str | None = None) -> dict[str, Any]:
     return {"rules": rules, "call": call, "domain": domain, "type": sock_type, "address": address,
-            "converted": converted, "control_file": control}
+            "converted": converted, "control_file": control, "peer": peer}
 
 
 QUERIES = [
@@ -84,6 +86,19 @@ QUERIES = [
     q("control", "bind", "inet", "stream", "127.0.0.1:7004", control="bad"),
     q("control", "connect", "inet", "dgram", "127.0.0.1:7001", control="vsock"),
     q("control", "connect", "inet", "stream", "127.0.0.1:7005"),
+    # TCP Fast Open's implicit connect
+    q("env", "fastopen", "inet", "stream", "127.175.0.0:80"), q("env", "fastopen", "inet", "stream", "10.0.0.1:80"),
+    q("env", "fastopen", "inet", "stream", "127.0.0.1:80"), q("env", "fastopen", "inet", "dgram", "127.175.0.0:53"),
+    q("env", "fastopen", "inet", "stream", "127.175.0.0:80", True),
+    q("mixed", "fastopen", "inet", "stream", "192.0.2.1:7042"),
+    # a datagram server answering its clients
+    q("udp-in", "send", "inet", "dgram", "127.0.0.1:45000", True),
+    q("udp-in", "connect", "inet", "dgram", "127.0.0.1:45000", True),
+    q("udp-in", "send", "inet", "stream", "127.0.0.1:45000", True),
+    q("udp-in", "send", "inet", "dgram", "127.0.0.1:45000"),
+    q("udp-fixed", "connect", "inet", "dgram", "127.0.0.1:45001", True, peer="@00012"),
+    q("udp-fixed", "send", "inet", "dgram", "127.0.0.1:45001", True, peer="/run/u/client.sock"),
+    q("udp-fixed", "connect", "inet", "dgram", "127.0.0.1:45001", True),
 ]
 
 
@@ -110,8 +125,9 @@ def place_control_file(directory: Path, case: dict[str, Any]) -> None:
 
 def run_driver(driver: Path, rules: list[str], case: dict[str, Any], ctl: str) -> tuple[str, int]:
     text = "\n".join(rules).replace(CTL, ctl)
+    peer = [case["peer"]] if case["peer"] else []
     p = subprocess.run([driver, "plan", text, case["call"], case["domain"], case["type"],
-                        "1" if case["converted"] else "0", case["address"]],
+                        "1" if case["converted"] else "0", case["address"], *peer],
                        capture_output=True, text=True, timeout=10, check=True)
     plan, err = p.stdout.splitlines()
     return plan.replace(ctl, CTL), int(err)

@@ -7,9 +7,10 @@
  *          CID:PORT, TYPE:LOWER:UPPER@SCOPE, UDS:PORT); exit 2 if RULES
  *          is not read.
  *   rules_driver format RULES -> the canonical form of each rule read.
- *   rules_driver plan RULES CALL DOMAIN TYPE CONVERTED ADDRESS
+ *   rules_driver plan RULES CALL DOMAIN TYPE CONVERTED ADDRESS [PEER]
  *       -> the plan as the decision log writes it, then its errno (0 unless
- *          it rejects); a control file at a path target refines it. */
+ *          it rejects); a control file at a path target refines it. PEER:
+ *          the unix address of a sender seen before at ADDRESS. */
 #include "../../src/core/addr.c"
 #include "../../src/core/config.c"
 #include "../../src/core/controlfile.c"
@@ -68,23 +69,30 @@ static socklen_t address(const char *text, struct sockaddr_storage *ss)
 
 static int plan(const struct unsock_rules *rs, char **argv)
 {
-    static const char *const calls[] = {"bind", "connect", "send"};
+    static const char *const calls[] = {"bind", "connect", "send", "fastopen"};
     static const char *const domains[] = {"inet", "inet6", "unix"};
     static const int domain_values[] = {AF_INET, AF_INET6, AF_UNIX};
     struct unsock_query q = {.type = strcmp(argv[5], "stream") == 0  ? SOCK_STREAM
                                      : strcmp(argv[5], "dgram") == 0 ? SOCK_DGRAM
                                                                      : SOCK_SEQPACKET,
                              .converted = strcmp(argv[6], "1") == 0};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++)
         if (strcmp(argv[3], calls[i]) == 0)
             q.call = (enum unsock_call)i;
+    for (int i = 0; i < 3; i++)
         if (strcmp(argv[4], domains[i]) == 0)
             q.domain = domain_values[i];
-    }
-    struct sockaddr_storage ss;
+    if (q.call == CALL_FASTOPEN && (q.converted || q.type != SOCK_STREAM))
+        q.call = CALL_SEND; /* as the engine asks (src/preload/query.c) */
+    struct sockaddr_storage ss, peer;
     q.addr = (const struct sockaddr *)&ss;
     if ((q.len = address(argv[7], &ss)) == 0)
         return 2;
+    if (argv[8] != NULL) {
+        if ((q.peer_len = address(argv[8], &peer)) == 0)
+            return 2;
+        q.peer = (const struct sockaddr_un *)&peer;
+    }
     struct unsock_plan p;
     unsock_plan(rs, &q, &p);
     if (p.kind == PLAN_UNIX && p.may_be_control)
@@ -164,7 +172,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "glob") == 0)
         return unsock_glob_match(argv[2], argv[3], strlen(argv[3])) ? 0 : 1;
     bool format = argc == 3 && strcmp(argv[1], "format") == 0;
-    bool planning = argc == 8 && strcmp(argv[1], "plan") == 0;
+    bool planning = (argc == 8 || argc == 9) && strcmp(argv[1], "plan") == 0;
     if (!format && !planning && (argc != 8 || strcmp(argv[1], "match") != 0))
         return 2;
     struct unsock_rules rs;

@@ -34,6 +34,7 @@ def test_the_vectors_are_the_generator_s() -> None:
     kinds = {c["plan"].split(" -> ", 1)[1].split(" ", 1)[0] for c in CASES}
     assert {"path", "abstract", "left", "reject", "refused:", "blackhole", "systemd", "vsock", "tipc",
             "firecracker", "control", "unreachable:", "the"} <= kinds, kinds
+    assert {c["call"] for c in CASES} == {"bind", "connect", "send", "fastopen"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -48,7 +49,8 @@ def test_core(driver: Path, tmp_path: Path, case: dict[str, Any]) -> None:
 def test_python_reference(tmp_path: Path, case: dict[str, Any]) -> None:
     place_control_file(tmp_path, case)
     rules = [parse_rule(text.replace(CTL, str(tmp_path)), cwd="/") for text in RULES[case["rules"]]]
-    got = plan(rules, Query(case["call"], case["domain"], case["type"], case["address"], case["converted"]))
+    got = plan(rules, Query(case["call"], case["domain"], case["type"], case["address"], case["converted"],
+                            case["peer"]))
     text = got.describe().replace(str(tmp_path), CTL)
     if text.endswith(": not usable"):  # the reasons are worded by each reader
         assert case["plan"].startswith(text + ": ")

@@ -29,7 +29,8 @@ from .model import (
     VsockAction,
 )
 
-Call = Literal["bind", "connect", "send"]
+#: "fastopen": a send with MSG_FASTOPEN on a stream socket not connected yet (TCP Fast Open).
+Call = Literal["bind", "connect", "send", "fastopen"]
 Domain = Literal["inet", "inet6", "unix"]
 PlanKind = Literal["native", "reject", "unix", "blackhole", "record", "systemd"]
 
@@ -38,13 +39,15 @@ PlanKind = Literal["native", "reject", "unix", "blackhole", "record", "systemd"]
 class Query:
     """One socket call: the socket's family and type as the program knows them, whether unsock
     made it a unix socket already, and the address: ``127.0.0.1:80``, ``[::1]:80``, ``/path``
-    or ``@name``."""
+    or ``@name``. ``peer`` is the unix address of a sender a converted datagram socket has seen
+    at that IP address (``/path`` or ``@name``)."""
 
     call: Call
     domain: Domain
     sock_type: str
     address: str
     converted: bool = False
+    peer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def _rule_record_words(rule: Rule, call: Call, port: int) -> str:
         return f"firecracker {a.uds}:{port if a.port == '%p' else a.port}"
     assert isinstance(a, TipcAction)
     lower = port if a.lower == "%p" else a.lower
-    if call == "connect":
+    if call != "bind":
         return f"tipc {a.type}:{lower}@{a.scope}"
     return f"tipc {a.type}:{lower}:{port if a.upper == '%p' else a.upper}@{a.scope}"
 
@@ -179,14 +182,32 @@ def _bind_connect(index: int, rule: Rule, q: Query, addr: _Address) -> Plan:
     return _control_file(plan, q, rule) if control and plan.kind == "unix" else plan
 
 
+def _reply(rules: Sequence[Rule], q: Query, addr: _Address) -> Plan:
+    """A converted datagram socket sending where no out rule goes: to where an in rule that
+    covers the address puts that port."""
+    assert addr.ip is not None
+    index = match(rules, "in", q.sock_type, (addr.ip, addr.port))  # type: ignore[arg-type]
+    if index is None or not isinstance(rules[index].action, PathAction | AbstractAction):
+        return Plan("reject", None, errno.ENETUNREACH,
+                    "unreachable: a converted socket cannot send to an address no rule converts")
+    return _unix(index, rules[index], q, addr.ip, addr.port)
+
+
 def plan(rules: Sequence[Rule], q: Query) -> Plan:
     """What an engine does with the call ``q`` under ``rules`` (``unsock_plan()``), a control
     file at a path target's path taken into account (``unsock_plan_control_file()``)."""
+    if q.call == "fastopen" and (q.converted or q.sock_type != "stream"):
+        q = Query("send", q.domain, q.sock_type, q.address, q.converted, q.peer)
     addr = _address(q.address)
     direction: Literal["in", "out"] = "in" if q.call == "bind" else "out"
     where = addr.unix if addr.unix is not None else (addr.ip or "", addr.port)
     index = match(rules, direction, q.sock_type, where)  # type: ignore[arg-type]
+    if addr.ip is not None and q.peer is not None and q.call in ("send", "connect"):
+        shown = f"abstract {q.peer}" if q.peer.startswith("@") else f"path {q.peer}"
+        return Plan("unix", None, 0, f"{shown}, a sender seen before")
     if index is None:
+        if addr.ip is not None and q.converted and q.sock_type == "dgram" and q.call in ("send", "connect"):
+            return _reply(rules, q, addr)
         if addr.ip is not None and q.converted and q.call == "send":
             return Plan("reject", None, errno.ENETUNREACH,
                         "unreachable: a converted socket cannot send to an address no rule converts")

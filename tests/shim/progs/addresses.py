@@ -22,6 +22,7 @@ def norm(addr):
     return (host, "listener" if p == port else "ephemeral" if 1024 <= p <= 65535 else p, *addr[2:])
 
 
+print("pid", os.getpid())
 c = socket.create_connection((ip, port))
 a, peer = lst.accept()
 print("listener", norm(lst.getsockname()))

@@ -29,6 +29,7 @@ def child(fds, ip):
     c2 = socket.create_connection((ip, port), timeout=10)
     a2, peer = lst.accept()
     out["accepted_from"] = [peer[0], peer[1] != 0]
+    out["new_client"] = list(c2.getsockname())
     out["accepted_new"] = describe(a2)
     c2.close()
     print(json.dumps(out), flush=True)

@@ -1,0 +1,145 @@
+#include "peer.h"
+
+#include "addr.h"
+#include "digits.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NAME_PREFIX "unsock:"
+
+static const uint8_t V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t ULA_PREFIX[8] = {0xfd, 0x75, 0x6e, 0x73, 0x6f, 0x63, 0x6b, 0x00};
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* The IPv4 address of pid: 127.X.Y.Z, X.Y.Z = pid (Linux pids fit in 22 bits). */
+static uint32_t v4_of(pid_t pid)
+{
+    return 0x7f000000u | ((uint32_t)pid & 0xffffffu);
+}
+
+socklen_t unsock_client_address(const struct sockaddr_storage *toward, pid_t pid, uid_t uid, uint16_t port,
+                                struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (toward->ss_family == AF_INET6) {
+        const struct in6_addr *t = &((const struct sockaddr_in6 *)toward)->sin6_addr;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        uint8_t *a = in6->sin6_addr.s6_addr;
+        bool mapped = memcmp(t->s6_addr, V4_MAPPED, sizeof(V4_MAPPED)) == 0;
+        uint32_t v4 = mapped ? (uint32_t)t->s6_addr[12] << 24 | (uint32_t)t->s6_addr[13] << 16 |
+                                   (uint32_t)t->s6_addr[14] << 8 | t->s6_addr[15]
+                             : 0;
+        if (IN6_IS_ADDR_LOOPBACK(t) || IN6_IS_ADDR_UNSPECIFIED(t)) {
+            in6->sin6_addr = in6addr_loopback;
+        } else if (mapped && (v4 == INADDR_LOOPBACK || v4 == INADDR_ANY)) {
+            memcpy(a, V4_MAPPED, sizeof(V4_MAPPED));
+            put_be32(a + 12, INADDR_LOOPBACK);
+        } else if (mapped) {
+            memcpy(a, V4_MAPPED, sizeof(V4_MAPPED));
+            put_be32(a + 12, v4_of(pid));
+        } else {
+            memcpy(a, ULA_PREFIX, sizeof(ULA_PREFIX));
+            put_be32(a + 8, (uint32_t)uid);
+            put_be32(a + 12, (uint32_t)pid);
+        }
+        return sizeof(*in6);
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    uint32_t t = toward->ss_family == AF_INET ? ntohl(((const struct sockaddr_in *)toward)->sin_addr.s_addr) : 0;
+    bool loopback = t == INADDR_LOOPBACK || t == INADDR_ANY;
+    in->sin_addr.s_addr = htonl(loopback ? INADDR_LOOPBACK : v4_of(pid));
+    return sizeof(*in);
+}
+
+socklen_t unsock_client_name(const struct sockaddr_storage *addr, struct sockaddr_un *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sun_family = AF_UNIX;
+    char text[INET6_ADDRSTRLEN];
+    const struct sockaddr *sa = (const struct sockaddr *)addr;
+    bool v6 = sa->sa_family == AF_INET6;
+    inet_ntop(sa->sa_family, v6 ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
+                                : (const void *)&((const struct sockaddr_in *)addr)->sin_addr, text, sizeof(text));
+    int n = snprintf(out->sun_path + 1, sizeof(out->sun_path) - 1, v6 ? NAME_PREFIX "[%s]:%u" : NAME_PREFIX "%s:%u",
+                     text, unsock_ip_port(sa));
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,
+                              socklen_t *outlen)
+{
+    size_t off = offsetof(struct sockaddr_un, sun_path), prefix = sizeof(NAME_PREFIX) - 1;
+    if (len <= off + 1 + prefix || len > sizeof(*un) || un->sun_path[0] != '\0' ||
+        memcmp(un->sun_path + 1, NAME_PREFIX, prefix) != 0)
+        return false;
+    const char *s = un->sun_path + 1 + prefix;
+    size_t n = len - off - 1 - prefix;
+    const char *colon = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ':')
+            colon = s + i;
+    unsigned long long port;
+    if (colon == NULL || !unsock_digits(colon + 1, (size_t)(s + n - colon - 1), 5, false, 65535, &port))
+        return false;
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t hlen = (size_t)(colon - s);
+    if (hlen == 0 || hlen >= sizeof(host))
+        return false;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (host[0] == '[' && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+            return false;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *outlen = sizeof(*in6);
+        return true;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+        return false;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *outlen = sizeof(*in);
+    return true;
+}
+
+socklen_t unsock_address_as(int family, const struct sockaddr_storage *addr, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (addr->ss_family == family) {
+        memcpy(out, addr, unsock_inet_len(family));
+        return unsock_inet_len(family);
+    }
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+    if (family == AF_INET6 && addr->ss_family == AF_INET) {
+        struct sockaddr_in6 *o = (struct sockaddr_in6 *)out;
+        o->sin6_family = AF_INET6;
+        o->sin6_port = in->sin_port;
+        memcpy(o->sin6_addr.s6_addr, V4_MAPPED, sizeof(V4_MAPPED));
+        memcpy(o->sin6_addr.s6_addr + 12, &in->sin_addr, 4);
+        return sizeof(*o);
+    }
+    if (family == AF_INET && addr->ss_family == AF_INET6 &&
+        memcmp(in6->sin6_addr.s6_addr, V4_MAPPED, sizeof(V4_MAPPED)) == 0) {
+        struct sockaddr_in *o = (struct sockaddr_in *)out;
+        o->sin_family = AF_INET;
+        o->sin_port = in6->sin6_port;
+        memcpy(&o->sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+        return sizeof(*o);
+    }
+    return 0;
+}
