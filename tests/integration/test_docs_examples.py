@@ -70,10 +70,12 @@ EXPECTED = {
     "ip2unix_yaml": Expect(("in,port=80,reject=EADDRINUSE", "valid"), ("python3",)),
     "ip2unix_adds": Expect(("vsock host:2375", "mode=0660")),
     "ip2unix_check": Expect(("exit status 1",)),
+    "ip2unix_means": Expect(("(ip2unix takes the last, udp)", "exit status 1")),
 }
 
 #: The rules the pages show being refused.
-INVALID_ON_PURPOSE = {"in,port=99999,path=/tmp/x", "out,blackhole", "reject=eaddrinuse,port=80-79"}
+INVALID_ON_PURPOSE = {"in,port=99999,path=/tmp/x", "out,blackhole", "reject=eaddrinuse,port=80-79",
+                      "tcp,udp,path=/run/app.sock", "in,out,path=/run/app.sock", "reject=9999"}
 UNITS = {"app.socket", "app.service", "app-direct.service"}
 NGINX_PARTS = {"app", "conf", "check"}
 BLOCK_TIMEOUT = 60

@@ -199,13 +199,19 @@ REFUSED = [
     ("in,path=/a,path=/b", 12, "second action path= after path=: a rule has exactly one action"),
     ("reject,ignore", 8, "second action ignore after reject: a rule has exactly one action"),
     ("systemd,systemd=x", 9, "second action systemd= after systemd: a rule has exactly one action"),
-    ("in,out,ignore", 4, "second direction out after in: give in or out once, or neither for both"),
-    ("in,in,ignore", 4, "second direction in after in: give in or out once, or neither for both"),
+    (
+        "in,out,ignore",
+        4,
+        "in and out in one rule (ip2unix takes the last, out): write out alone for that, "
+        "or neither for both directions",
+    ),
+    ("in,in,ignore", 4, "in repeats in: keep one"),
     (
         "tcp,udp,ignore",
         5,
-        "second socket type udp: give one of tcp/stream and udp/dgram once, or neither for every type",
+        "tcp and udp in one rule (ip2unix takes the last, udp): write udp alone for that, or neither for every type",
     ),
+    ("tcp,stream,ignore", 5, "stream repeats tcp: keep one"),
     ("addr=1.2.3.4,address=1.2.3.4,ignore", 14, "addr= is given twice: keep one"),
     ("port=1,port=1,ignore", 8, "port= is given twice: keep one"),
     ("path=/s,mode=600,mode=600", 18, "mode= is given twice: keep one"),
@@ -287,8 +293,20 @@ REFUSED = [
         "choose a shorter one",
     ),
     ("reject=ENOSUCH", 8, "ENOSUCH is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
-    ("reject=0", 8, "0 is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
-    ("reject=4096", 8, "4096 is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
+    ("reject=0", 8, "errno 0 is no error: use a name such as ECONNREFUSED or a number from 1 to 4095"),
+    ("reject=000", 8, "errno 0 is no error: use a name such as ECONNREFUSED or a number from 1 to 4095"),
+    (
+        "reject=4096",
+        8,
+        "errno 4096 is above 4095, the largest a system call can fail with: use a name such as ECONNREFUSED or "
+        "a number from 1 to 4095",
+    ),
+    (
+        "reject=99999999999999999999",
+        8,
+        "errno 99999999999999999999 is above 4095, the largest a system call can fail with: use a name such as "
+        "ECONNREFUSED or a number from 1 to 4095",
+    ),
     ("reject=econnrefusedx", 8,
      "econnrefusedx is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
     ("reject=errorcode", 8, "errorcode is not an errno: use a name such as ECONNREFUSED or a number from 1 to 4095"),
@@ -373,6 +391,71 @@ def test_refused(text: str, column: int, message: str) -> None:
     assert (e.value.column, e.value.message) == (column, message)
     assert str(e.value) == f"position {column}: {message}"
     assert isinstance(e.value, ConfigError)
+
+
+# --- ip2unix's rules (docs/ip2unix.md) ----------------------------------------------------------------------
+
+#: Rules ip2unix accepts (its README's examples and its tests/test_rule_args.py) and what unsock makes of
+#: each: the compiled form, or the refusal's position and message for the three it means differently.
+IP2UNIX_ACCEPTS: list[tuple[str, str | tuple[int, str]]] = [
+    ("out,port=53,ignore", "out,port=53,ignore"),
+    ("out,tcp,path=/run/some.socket", "out,stream,path=/run/some.socket"),
+    ("in,addr=1.2.3.4,path=/run/another.socket", "in,addr=1.2.3.4/32,path=/run/another.socket"),
+    ("in,port=80,addr=abcd::1,blackhole",
+     "in,addr=abcd:0000:0000:0000:0000:0000:0000:0001/128,port=80,blackhole"),
+    ("in,port=80,reject=EADDRINUSE", f"in,port=80,reject={errno.EADDRINUSE}"),
+    ("in,tcp,port=22,systemd=ssh", "in,stream,port=22,systemd=ssh"),
+    ("in,path=test.socket", "in,path=/home/u/test.socket"),
+    ("path=/aaa\\\\,port=0", "port=0,path=/aaa\\\\"),
+    ("path=/bbb\\\\,port=65535", "port=65535,path=/bbb\\\\"),
+    ("path=/xxx\\\\,port=2000-6000", "port=2000-6000,path=/xxx\\\\"),
+    ("path=/ddd\\\\,in", "in,path=/ddd\\\\"),
+    ("path=/eee\\\\,out", "out,path=/eee\\\\"),
+    ("path=/iii\\,,out", "out,path=/iii\\,"),
+    ("path=/kkk\\\\,stream", "stream,path=/kkk\\\\"),
+    ("path=/lll\\\\,datagram", "dgram,path=/lll\\\\"),
+    ("reject", "reject=13"),
+    ("reject=EPERM", f"reject={errno.EPERM}"),
+    ("reject=enomem", f"reject={errno.ENOMEM}"),
+    ("in,blackhole", "in,blackhole"),
+    ("in,ignore", "in,ignore"),
+    ("from-unix=xyz,path=/foo", "from-unix=xyz,path=/foo"),
+    ("path=bar,noremove", "path=/home/u/bar,noremove"),
+    ("port=3000-3000,ignore", "port=3000,ignore"),  # ip2unix refuses an empty-looking range
+    # ip2unix takes the last of two directions or types; unsock asks which one is meant
+    ("path=/fff,tcp,udp", (15, "tcp and udp in one rule (ip2unix takes the last, udp): write udp alone for that, "
+                               "or neither for every type")),
+    ("path=/ggg,in,out", (14, "in and out in one rule (ip2unix takes the last, out): write out alone for that, "
+                              "or neither for both directions")),
+    # ip2unix takes any number; a system call fails with 1 to 4095 only
+    ("reject=9999", (8, "errno 9999 is above 4095, the largest a system call can fail with: use a name such as "
+                        "ECONNREFUSED or a number from 1 to 4095")),
+]
+
+
+@pytest.mark.parametrize(("text", "outcome"), IP2UNIX_ACCEPTS)
+def test_rules_ip2unix_accepts(text: str, outcome: str | tuple[int, str]) -> None:
+    if isinstance(outcome, str):
+        assert parse_rule(text, cwd=CWD).canonical() == outcome
+        return
+    with pytest.raises(RuleError) as e:
+        parse_rule(text, cwd=CWD)
+    assert (e.value.column, e.value.message) == outcome
+
+
+#: Rules ip2unix refuses (its tests/test_rule_args.py): refused here too.
+IP2UNIX_REFUSES = ["=123", "321=", "=", "xxx=", "==", "blackhole=1", "port=", "port=-1", "port=65536",
+                   "port=1000000", "port=12-", "port=12--1", "port=12-65536", "port=12-1000000", "port=3000-2000",
+                   "port=1000-0", "reject=", "reject=-1", "reject=INVALIDERRORCODE", ",", "", "/",
+                   "path=/a\\\\,xxx", "out,blackhole", "path=/foo,reject", "reject,ignore", "reject,blackhole",
+                   "from-unix=/x,port=1,ignore", "from-abstract=x,addr=1.2.3.4,ignore", "reject,noremove",
+                   "in,addr=1.2.3,path=/a"]
+
+
+@pytest.mark.parametrize("text", IP2UNIX_REFUSES)
+def test_rules_ip2unix_refuses_are_refused(text: str) -> None:
+    with pytest.raises(RuleError):
+        parse_rule(text, cwd=CWD)
 
 
 def test_every_message_of_the_parser_is_tested() -> None:

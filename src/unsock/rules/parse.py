@@ -146,6 +146,25 @@ def _absolute(path: str, cwd: str, *, template: bool) -> str:
     return posixpath.join(cwd.replace("%", "%%") if template else cwd, path)
 
 
+def _errno(value: str, col: int) -> int:
+    """``reject=``'s errno: a name in any case, as ip2unix, or 1 to 4095. ip2unix
+    takes any number, but a system call can only fail with 1 to 4095 (larger
+    values are results to libc and to seccomp), and 0 is no error."""
+    fix = f"use a name such as ECONNREFUSED or a number from 1 to {ERRNO_MAX}"
+    if _DIGITS.fullmatch(value):
+        digits = value.lstrip("0") or "0"
+        number = int(digits) if len(digits) <= len(str(ERRNO_MAX)) else ERRNO_MAX + 1
+        if number == 0:
+            raise RuleError(f"errno 0 is no error: {fix}", col)
+        if number > ERRNO_MAX:
+            raise RuleError(f"errno {value} is above {ERRNO_MAX}, the largest a system call can fail with: {fix}", col)
+        return number
+    named = getattr(errno_module, value.upper(), None) if _ERRNO_NAME.fullmatch(value) else None
+    if not isinstance(named, int):
+        raise RuleError(f"{value} is not an errno: {fix}", col)
+    return named
+
+
 def _port_ref(text: str, what: str, col: int, *, any_value: bool = False) -> PortRef:
     if text == "%p":
         return "%p"
@@ -163,6 +182,7 @@ class _Parser:
         self.text = text
         self.cwd = cwd
         self.cols: dict[str, int] = {}  # column of each field given (by canonical field name)
+        self.words: dict[str, str] = {}  # the direction and type words as written
         self.direction: Direction | None = None
         self.sock_type: SockType | None = None
         self.addr: Range | None = None
@@ -219,19 +239,25 @@ class _Parser:
         self.action, self.action_name = action, name
         self.cols["action"] = col
 
+    def one_of(self, field: str, word: str, col: int, neither: str) -> None:
+        """A direction or type word, refused after another: ip2unix would take
+        the last one silently, which a rule that reads as both rarely means."""
+        if field in self.words:
+            first = self.words[field]
+            if first == word or _TYPES.get(first, first) == _TYPES.get(word, word):
+                raise RuleError(f"{word} repeats {first}: keep one", col)
+            raise RuleError(f"{first} and {word} in one rule (ip2unix takes the last, {word}): write {word} alone "
+                            f"for that, or {neither}", col)
+        self.words[field] = word
+        self.cols[field] = col
+
     def flag(self, word: str, col: int) -> None:
         if word in ("in", "out"):
-            if self.direction is not None:
-                raise RuleError(f"second direction {word} after {self.direction}: give in or out once, "
-                                "or neither for both", col)
+            self.one_of("direction", word, col, "neither for both directions")
             self.direction = "in" if word == "in" else "out"
-            self.cols["direction"] = col
         elif word in _TYPES:
-            if self.sock_type is not None:
-                raise RuleError(f"second socket type {word}: give one of tcp/stream and udp/dgram once, "
-                                "or neither for every type", col)
+            self.one_of("type", word, col, "neither for every type")
             self.sock_type = _TYPES[word]
-            self.cols["type"] = col
         elif word == "reject":
             self.set_action(word, RejectAction(), col)
         elif word == "blackhole":
@@ -303,14 +329,7 @@ class _Parser:
             _check_length(_min_length(path), what, col)
             return PathAction(path)
         if key == "reject":
-            number = _number(value, ERRNO_MAX)
-            if number is None and _ERRNO_NAME.fullmatch(value):
-                named = getattr(errno_module, value.upper(), None)  # any case, as ip2unix
-                number = named if isinstance(named, int) else None
-            if not number:
-                raise RuleError(f"{value} is not an errno: use a name such as ECONNREFUSED or a number from 1 to "
-                                f"{ERRNO_MAX}", col)
-            return RejectAction(number)
+            return RejectAction(_errno(value, col))
         if key == "systemd":
             if ":" in value or len(value) > FDNAME_MAX:
                 raise RuleError(f"{value} is not a socket name: use the FileDescriptorName= of the socket unit "
