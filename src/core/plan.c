@@ -186,6 +186,8 @@ void unsock_plan(const struct unsock_rules *rs, const struct unsock_query *q, st
     if (q->converted) {
         if (q->call == CALL_BIND)
             return reject(p, EINVAL, "refused: the socket is bound or connected already");
+        if (q->connecting)
+            return reject(p, EALREADY, "refused: its connect is under way");
         if (!unix_target(r))
             return reject(p, EINVAL, "refused: the socket is already a unix socket");
         p->in_place = true;

@@ -6,6 +6,7 @@
 #include "owned.h"
 #include "peer.h"
 #include "peers.h"
+#include "pending.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockfile.h"
@@ -401,6 +402,13 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
     rc = unsock_real.connect(tmp, (const struct sockaddr *)&p->un, p->un_len);
     if (rc != 0 && errno == ECONNREFUSED && control_file(fd, q, p, tmp, s, &rc))
         return rc;
+    if (rc != 0 && errno == EAGAIN && q->type == SOCK_STREAM) {
+        /* The backlog is full: TCP would go on trying (pending.h). */
+        describe_socket(s, q, p->port);
+        rc = unsock_connect_later(fd, tmp, s, &p->un, p->un_len);
+        unsock_log_plan(fd, q, p, errno == EINPROGRESS ? 0 : errno, " (in progress: the backlog is full)");
+        return rc;
+    }
     bool pending;
     if (connect_failed(rc, q, &pending)) {
         unsock_log_plan(fd, q, p, errno, NULL);

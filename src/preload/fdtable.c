@@ -110,6 +110,16 @@ struct usock *unsock_fd_lock(int fd)
     return sock;
 }
 
+bool unsock_fd_connecting(int fd)
+{
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL)
+        return false;
+    bool connecting = s->connecting != 0;
+    unsock_unlock();
+    return connecting;
+}
+
 struct usock *unsock_sock_new(int family, int type)
 {
     struct usock *s = calloc(1, sizeof(*s));

@@ -30,6 +30,11 @@ struct usock {
      * connect succeeds regardless, so the unix connect is retried at the
      * next send (ECONNREFUSED until the server is there, as on Linux). */
     bool peer_pending;
+    /* A stream connect that found the listener's backlog full goes on in
+     * the background (pending.h): the number of that attempt (0: none),
+     * and the error it ended with, for SO_ERROR. */
+    unsigned connecting;
+    int connect_error;
 
     /* The socket file created by bind() in this process or in the one it
      * was forked from. Whichever process closes the socket's last
@@ -66,6 +71,9 @@ bool unsock_fd_converted(int fd);
 
 /* Lock-free: the socket type (SOCK_STREAM, ...) of a converted fd, or 0. */
 int unsock_fd_converted_type(int fd);
+
+/* Whether fd's connect is under way in the background (pending.h). */
+bool unsock_fd_connecting(int fd);
 
 /* The converted socket of fd with the lock held, or NULL (lock not held). */
 struct usock *unsock_fd_lock(int fd);

@@ -24,6 +24,10 @@ UNSOCK_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *
     int r;
     if (level == SOL_SOCKET && name == SO_DOMAIN)
         r = int_out(val, len, s->family);
+    else if (level == SOL_SOCKET && name == SO_ERROR && s->connect_error != 0) {
+        r = int_out(val, len, s->connect_error); /* a connect completed later failed (pending.h) */
+        s->connect_error = 0;
+    }
     else if (level == SOL_SOCKET && name == SO_PROTOCOL)
         r = int_out(val, len, s->type == SOCK_STREAM ? IPPROTO_TCP : s->type == SOCK_DGRAM ? IPPROTO_UDP : 0);
     else if (unsock_opt_emulated(level))

@@ -27,8 +27,10 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
         return 0;
     q->type = unsock_fd_converted_type(fd);
     q->converted = q->type != 0;
-    if (q->converted)
+    if (q->converted) {
         q->domain = AF_UNIX;
+        q->connecting = unsock_fd_connecting(fd);
+    }
     else if ((q->type = socket_kind(fd, &q->domain)) < 0)
         return -1;
     if (call == CALL_FASTOPEN && (q->converted || q->type != SOCK_STREAM))

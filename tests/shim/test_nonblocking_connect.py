@@ -1,6 +1,7 @@
-"""Non-blocking connect to a covered address: 0/EINPROGRESS (or EAGAIN on a
-full backlog, which a retry resolves), POLLOUT, SO_ERROR 0, data flows; a
-port nobody listens on is ECONNREFUSED, never ENOENT."""
+"""Non-blocking connect to a covered address: 0/EINPROGRESS (on a full
+backlog too, as on TCP: writable once the server accepts), POLLOUT,
+SO_ERROR 0, data flows; a port nobody listens on is ECONNREFUSED, never
+ENOENT. The C probe runs on real TCP as well, with the same expectations."""
 
 import errno
 

@@ -33,9 +33,9 @@ RULES: dict[str, list[str]] = {
 
 
 def q(rules: str, call: str, domain: str, sock_type: str, address: str, converted: bool = False,
-      control: str | None = None, peer: str | None = None) -> dict[str, Any]:
+      control: str | None = None, peer: str | None = None, connecting: bool = False) -> dict[str, Any]:
     return {"rules": rules, "call": call, "domain": domain, "type": sock_type, "address": address,
-            "converted": converted, "control_file": control, "peer": peer}
+            "converted": converted or connecting, "connecting": connecting, "control_file": control, "peer": peer}
 
 
 QUERIES = [
@@ -99,6 +99,8 @@ QUERIES = [
     q("udp-fixed", "connect", "inet", "dgram", "127.0.0.1:45001", True, peer="@00012"),
     q("udp-fixed", "send", "inet", "dgram", "127.0.0.1:45001", True, peer="/run/u/client.sock"),
     q("udp-fixed", "connect", "inet", "dgram", "127.0.0.1:45001", True),
+    # connecting again while a connect to a full backlog is under way
+    q("env", "connect", "inet", "stream", "127.175.0.0:80", connecting=True),
 ]
 
 
@@ -127,7 +129,8 @@ def run_driver(driver: Path, rules: list[str], case: dict[str, Any], ctl: str) -
     text = "\n".join(rules).replace(CTL, ctl)
     peer = [case["peer"]] if case["peer"] else []
     p = subprocess.run([driver, "plan", text, case["call"], case["domain"], case["type"],
-                        "1" if case["converted"] else "0", case["address"], *peer],
+                        "connecting" if case["connecting"] else "1" if case["converted"] else "0", case["address"],
+                        *peer],
                        capture_output=True, text=True, timeout=10, check=True)
     plan, err = p.stdout.splitlines()
     return plan.replace(ctl, CTL), int(err)

@@ -8,6 +8,8 @@
  *          is not read.
  *   rules_driver format RULES -> the canonical form of each rule read.
  *   rules_driver plan RULES CALL DOMAIN TYPE CONVERTED ADDRESS [PEER]
+ *       (CONVERTED: 0, 1, or "connecting" for a converted socket whose
+ *       connect is under way)
  *       -> the plan as the decision log writes it, then its errno (0 unless
  *          it rejects); a control file at a path target refines it. PEER:
  *          the unix address of a sender seen before at ADDRESS. */
@@ -75,7 +77,8 @@ static int plan(const struct unsock_rules *rs, char **argv)
     struct unsock_query q = {.type = strcmp(argv[5], "stream") == 0  ? SOCK_STREAM
                                      : strcmp(argv[5], "dgram") == 0 ? SOCK_DGRAM
                                                                      : SOCK_SEQPACKET,
-                             .converted = strcmp(argv[6], "1") == 0};
+                             .converted = strcmp(argv[6], "0") != 0,
+                             .connecting = strcmp(argv[6], "connecting") == 0};
     for (int i = 0; i < 4; i++)
         if (strcmp(argv[3], calls[i]) == 0)
             q.call = (enum unsock_call)i;

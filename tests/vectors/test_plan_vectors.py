@@ -50,7 +50,7 @@ def test_python_reference(tmp_path: Path, case: dict[str, Any]) -> None:
     place_control_file(tmp_path, case)
     rules = [parse_rule(text.replace(CTL, str(tmp_path)), cwd="/") for text in RULES[case["rules"]]]
     got = plan(rules, Query(case["call"], case["domain"], case["type"], case["address"], case["converted"],
-                            case["peer"]))
+                            case["peer"], case["connecting"]))
     text = got.describe().replace(str(tmp_path), CTL)
     if text.endswith(": not usable"):  # the reasons are worded by each reader
         assert case["plan"].startswith(text + ": ")

@@ -48,6 +48,7 @@ class Query:
     address: str
     converted: bool = False
     peer: str | None = None
+    connecting: bool = False  # a converted socket whose connect is still under way
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def plan(rules: Sequence[Rule], q: Query) -> Plan:
     """What an engine does with the call ``q`` under ``rules`` (``unsock_plan()``), a control
     file at a path target's path taken into account (``unsock_plan_control_file()``)."""
     if q.call == "fastopen" and (q.converted or q.sock_type != "stream"):
-        q = Query("send", q.domain, q.sock_type, q.address, q.converted, q.peer)
+        q = Query("send", q.domain, q.sock_type, q.address, q.converted, q.peer, q.connecting)
     addr = _address(q.address)
     direction: Literal["in", "out"] = "in" if q.call == "bind" else "out"
     where = addr.unix if addr.unix is not None else (addr.ip or "", addr.port)
@@ -231,6 +232,8 @@ def plan(rules: Sequence[Rule], q: Query) -> Plan:
     if q.converted:
         if q.call == "bind":
             return Plan("reject", index, errno.EINVAL, "refused: the socket is bound or connected already")
+        if q.connecting:
+            return Plan("reject", index, errno.EALREADY, "refused: its connect is under way")
         if not isinstance(a, PathAction | AbstractAction):
             return Plan("reject", index, errno.EINVAL, "refused: the socket is already a unix socket")
         return _unix(index, rule, q, addr.ip, addr.port)

@@ -66,35 +66,43 @@ int main(int argc, char **argv)
     exchange(c, l);
     close(c);
 
-    /* A full backlog: EAGAIN (unix) or EINPROGRESS (TCP); after EAGAIN the
-     * connect can simply be retried once the server accepted. */
+    /* A full backlog, as on TCP: every connect is in progress or done, the
+     * ones past the backlog are not writable until the server accepts
+     * (never "done" before they are), connecting again meanwhile is
+     * EALREADY, and each completes with SO_ERROR 0 once accepted. */
     int small = socket(AF_INET, SOCK_STREAM, 0);
     MUST(small);
     struct sockaddr_in sa = inet_addr_port(ip, 0);
     MUST(bind(small, (struct sockaddr *)&sa, sizeof(sa)));
     MUST(listen(small, 0));
     int sport = port_of(small);
-    int pending[16], n = 0, blocked = -1;
-    for (; n < 16; n++) {
-        pending[n] = nb_socket();
-        if (nb_connect(pending[n], ip, sport) != 0) {
-            CHECK(errno == EAGAIN || errno == EINPROGRESS, "connect to a full backlog");
-            if (errno == EAGAIN) {
-                blocked = pending[n];
-                break;
-            }
-        }
+    enum { CLIENTS = 4 };
+    int pending[CLIENTS], waiting = -1;
+    for (int i = 0; i < CLIENTS; i++) {
+        pending[i] = nb_socket();
+        r = nb_connect(pending[i], ip, sport);
+        CHECK(r == 0 || errno == EINPROGRESS, "connect to a full backlog returned %d", r);
     }
-    CHECK(blocked >= 0, "the backlog never filled");
-    int a = accept(small, NULL, NULL);
-    MUST(a);
-    close(a);
-    r = nb_connect(blocked, ip, sport);
-    CHECK(r == 0 || errno == EINPROGRESS, "retry after EAGAIN returned %d", r);
-    wait_fd(blocked, POLLOUT);
-    CHECK(so_error(blocked) == 0, "SO_ERROR after retry");
-    for (int i = 0; i <= n; i++)
+    usleep(100000);
+    for (int i = 0; i < CLIENTS && waiting < 0; i++) {
+        struct pollfd p = {pending[i], POLLOUT, 0};
+        if (poll(&p, 1, 0) == 0)
+            waiting = pending[i];
+    }
+    CHECK(waiting >= 0, "the backlog never filled");
+    CHECK(so_error(waiting) == 0, "SO_ERROR while waiting");
+    CHECK(nb_connect(waiting, ip, sport) != 0 && errno == EALREADY, "connect again while waiting");
+    int accepted[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        wait_fd(small, POLLIN);
+        MUST(accepted[i] = accept(small, NULL, NULL));
+    }
+    wait_fd(waiting, POLLOUT);
+    CHECK(so_error(waiting) == 0, "SO_ERROR once accepted");
+    for (int i = 0; i < CLIENTS; i++) {
         close(pending[i]);
+        close(accepted[i]);
+    }
     close(small);
 
     /* Nobody listening: ECONNREFUSED, never ENOENT; blocking or not. */
