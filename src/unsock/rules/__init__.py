@@ -4,7 +4,8 @@
 writes the compiled form the shim reads from ``UNSOCK_RULES``, :func:`parse_rules` reads
 ``-r``/``-f`` sources collecting every error, :func:`rules_from_config` turns the upstream
 ``UNSOCK_*`` variables into rules, and :func:`match`/:func:`expand` are the reference
-matcher the shim agrees with (``tests/vectors/rules.json``).
+matcher the shim agrees with (``tests/vectors/rules.json``), and :func:`plan` the reference of
+the decision core's plan for a socket call (``tests/vectors/plans.json``).
 """
 
 from .match import expand, match, matches
@@ -25,6 +26,7 @@ from .model import (
     VsockAction,
 )
 from .parse import compile_rules, parse_compiled, parse_rule, parse_rules, rules_from_config
+from .plan import Plan, Query, plan
 from .table import describe_action, format_table
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "FirecrackerAction",
     "IgnoreAction",
     "PathAction",
+    "Plan",
+    "Query",
     "RejectAction",
     "Rule",
     "RuleError",
@@ -51,5 +55,6 @@ __all__ = [
     "parse_compiled",
     "parse_rule",
     "parse_rules",
+    "plan",
     "rules_from_config",
 ]
