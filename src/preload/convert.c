@@ -2,6 +2,7 @@
 
 #include "fdswap.h"
 #include "firecracker.h"
+#include "listeners.h"
 #include "log.h"
 #include "owned.h"
 #include "peer.h"
@@ -241,64 +242,6 @@ static bool control_file(int fd, const struct unsock_query *q, struct unsock_pla
     return true;
 }
 
-/* The descriptor of this process's listener bound at path by a rule, and
- * its IP address in *local; -1 if there is none. */
-static int listener_at(const char *path, struct sockaddr_storage *local)
-{
-    for (int fd = unsock_fd_next_converted(0); fd >= 0; fd = unsock_fd_next_converted((unsigned)fd + 1)) {
-        struct usock *s = unsock_fd_lock(fd);
-        if (s == NULL)
-            continue;
-        bool here = strcmp(s->path, path) == 0;
-        if (here)
-            *local = s->local;
-        unsock_unlock();
-        if (here)
-            return fd;
-    }
-    return -1;
-}
-
-static bool same_ip_address(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-    return a->ss_family == b->sa_family && memcmp(a, b, unsock_inet_len(b->sa_family)) == 0;
-}
-
-static bool reuseport(int fd)
-{
-    int on = 0;
-    socklen_t len = sizeof(on);
-    return unsock_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on != 0;
-}
-
-/* A path in use (EADDRINUSE) by a listener of this process shares it when
- * the program binds another address there (dual stack: 127.0.0.1 and ::1
- * of one rule) or sets SO_REUSEPORT (nginx's reuseport sockets, made in
- * one process before it forks): *tmp becomes a descriptor of that socket
- * and *shared the descriptor shared with. Another process's live socket is
- * taken over with SO_REUSEPORT, new connections coming here from now on
- * (a zero-downtime restart). Anything else stays EADDRINUSE. */
-static int share_or_take_over(int fd, const struct unsock_query *q, struct unsock_plan *p, int *tmp, int *shared)
-{
-    struct sockaddr_storage local;
-    int other = listener_at(p->un.sun_path, &local);
-    bool reuse = reuseport(fd);
-    if (other >= 0 && (reuse || !same_ip_address(&local, q->addr))) {
-        int dupfd = unsock_real.fcntl(other, F_DUPFD_CLOEXEC, 0);
-        if (dupfd < 0)
-            return -1;
-        unsock_close_keep_errno(*tmp);
-        *tmp = dupfd;
-        *shared = other;
-        p->owns_file = false;
-        return 0;
-    }
-    if (other < 0 && reuse && unsock_sockfile_take_over(*tmp, &p->un, p->un_len, p->mode) == 0)
-        return 0;
-    errno = EADDRINUSE;
-    return -1;
-}
-
 /* bind of a new unix socket for fd. */
 static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *p)
 {
@@ -317,7 +260,7 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         if (rc != 0 && errno == EADDRINUSE && control_file(fd, q, p, tmp, s, &rc))
             return rc;
         if (rc != 0 && errno == EADDRINUSE && p->un.sun_path[0] != '\0')
-            rc = share_or_take_over(fd, q, p, &tmp, &shared);
+            rc = unsock_share_or_take_over(fd, q, p, &tmp, &shared);
     }
     if (rc != 0) {
         unsock_log_plan(fd, q, p, errno, NULL);
