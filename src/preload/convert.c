@@ -79,54 +79,6 @@ static void set_peer(struct usock *s, const struct sockaddr *addr)
     memcpy(&s->peer, addr, s->peer_len);
 }
 
-/* bind tmp to p's unix address: a path with the plan's mode (a stale file
- * replaced if replace_stale), or an abstract name. */
-static int bind_unix(int tmp, const struct unsock_plan *p, bool replace_stale)
-{
-    if (p->un.sun_path[0] != '\0')
-        return unsock_sockfile_bind(tmp, &p->un, p->un_len, replace_stale, p->mode);
-    return unsock_real.bind(tmp, (const struct sockaddr *)&p->un, p->un_len);
-}
-
-/* Port 0 on a template with %p: the first free name from a random start
- * in the kernel's default ephemeral range; existing files, stale or not,
- * are skipped. p->port and p->un tell which. */
-static int bind_free_port(int tmp, const struct unsock_query *q, struct unsock_plan *p)
-{
-    const unsigned lo = 32768, n = 60999 - 32768 + 1;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
-    for (unsigned i = 0; i < n; i++) {
-        if (unsock_plan_at_port(p, q, (uint16_t)(lo + (start + i) % n)) != 0)
-            return -1;
-        if (bind_unix(tmp, p, false) == 0)
-            return 0;
-        if (errno != EADDRINUSE)
-            return -1;
-    }
-    errno = EADDRINUSE;
-    return -1;
-}
-
-/* Bound to a path that is removed at once, so nothing can reach it. */
-static int bind_blackhole(int fd)
-{
-    char dir[] = "/tmp/unsock-blackhole-XXXXXX";
-    if (mkdtemp(dir) == NULL)
-        return -1;
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    snprintf(un.sun_path, sizeof(un.sun_path), "%s/s", dir);
-    int rc = unsock_real.bind(fd, (const struct sockaddr *)&un, sizeof(un));
-    int saved = errno;
-    if (rc == 0 && unlink(un.sun_path) != 0)
-        rc = -1, saved = errno;
-    if (rmdir(dir) != 0 && rc == 0)
-        rc = -1, saved = errno;
-    errno = saved;
-    return rc;
-}
-
 /* A datagram socket that sends before binding gets an address of a free
  * port the peer can answer to, as with UDP's implicit bind: from the rule's
  * template if it has %p, else an abstract one the kernel picks. *owned is
@@ -142,7 +94,7 @@ static int implicit_bind(int tmp, struct usock *s, const struct unsock_query *q,
         struct unsock_query bq = {.call = CALL_BIND, .type = q->type, .addr = (const struct sockaddr *)&reply,
                                   .len = unsock_inet_len(reply.ss_family)};
         struct unsock_plan bp = {.rule = p->rule, .mode = p->rule->mode};
-        if (bind_free_port(tmp, &bq, &bp) != 0)
+        if (unsock_bind_free_port(tmp, &bq, &bp) != 0)
             return -1;
         port = bp.port;
         if (p->rule->action == ACT_PATH && !p->rule->noremove)
@@ -251,12 +203,12 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         return -1;
     uint16_t port = p->port;
     if (p->kind == PLAN_BLACKHOLE) {
-        rc = bind_blackhole(tmp);
+        rc = unsock_bind_blackhole(tmp);
     } else if (p->free_port) {
-        rc = bind_free_port(tmp, q, p);
+        rc = unsock_bind_free_port(tmp, q, p);
         port = p->port;
     } else {
-        rc = bind_unix(tmp, p, true);
+        rc = unsock_bind_unix(tmp, p, true);
         if (rc != 0 && errno == EADDRINUSE && control_file(fd, q, p, tmp, s, &rc))
             return rc;
         if (rc != 0 && errno == EADDRINUSE && p->un.sun_path[0] != '\0')
@@ -377,9 +329,9 @@ static int apply_in_place(int fd, const struct unsock_query *q, struct unsock_pl
     int rc;
     bool pending = false, reconnect = q->converted && unsock_is_ip(q->addr, q->len);
     if (p->kind == PLAN_BLACKHOLE)
-        rc = bind_blackhole(fd);
+        rc = unsock_bind_blackhole(fd);
     else if (q->call == CALL_BIND)
-        rc = bind_unix(fd, p, true);
+        rc = unsock_bind_unix(fd, p, true);
     else
         rc = unsock_real.connect(fd, (const struct sockaddr *)&p->un, p->un_len);
     if (reconnect ? connect_failed(rc, q, &pending) : rc != 0) {

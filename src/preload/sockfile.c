@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* __SO_ACCEPTCON in the Flags column of /proc/net/unix, SS_UNCONNECTED in St. */
@@ -192,4 +193,52 @@ bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_
     else
         unsock_debug("close %s: socket file not removed: %s", path, strerror(errno));
     return false;
+}
+
+/* bind tmp to p's unix address: a path with the plan's mode (a stale file
+ * replaced if replace_stale), or an abstract name. */
+int unsock_bind_unix(int tmp, const struct unsock_plan *p, bool replace_stale)
+{
+    if (p->un.sun_path[0] != '\0')
+        return unsock_sockfile_bind(tmp, &p->un, p->un_len, replace_stale, p->mode);
+    return unsock_real.bind(tmp, (const struct sockaddr *)&p->un, p->un_len);
+}
+
+/* Port 0 on a template with %p: the first free name from a random start
+ * in the kernel's default ephemeral range; existing files, stale or not,
+ * are skipped. p->port and p->un tell which. */
+int unsock_bind_free_port(int tmp, const struct unsock_query *q, struct unsock_plan *p)
+{
+    const unsigned lo = 32768, n = 60999 - 32768 + 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % n;
+    for (unsigned i = 0; i < n; i++) {
+        if (unsock_plan_at_port(p, q, (uint16_t)(lo + (start + i) % n)) != 0)
+            return -1;
+        if (unsock_bind_unix(tmp, p, false) == 0)
+            return 0;
+        if (errno != EADDRINUSE)
+            return -1;
+    }
+    errno = EADDRINUSE;
+    return -1;
+}
+
+/* Bound to a path that is removed at once, so nothing can reach it. */
+int unsock_bind_blackhole(int fd)
+{
+    char dir[] = "/tmp/unsock-blackhole-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "%s/s", dir);
+    int rc = unsock_real.bind(fd, (const struct sockaddr *)&un, sizeof(un));
+    int saved = errno;
+    if (rc == 0 && unlink(un.sun_path) != 0)
+        rc = -1, saved = errno;
+    if (rmdir(dir) != 0 && rc == 0)
+        rc = -1, saved = errno;
+    errno = saved;
+    return rc;
 }

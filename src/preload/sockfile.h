@@ -4,7 +4,7 @@
 #ifndef UNSOCK_SOCKFILE_H
 #define UNSOCK_SOCKFILE_H
 
-#include "common.h"
+#include "plan.h"
 
 #include <sys/stat.h>
 
@@ -26,5 +26,18 @@ int unsock_sockfile_take_over(int fd, const struct sockaddr_un *addr, socklen_t 
  * serves the path. Returns true if the socket is still open elsewhere, so
  * that the file may be worth another try later. */
 bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type);
+
+/* Binding a socket to a plan's unix address (the engines' common part):
+ * a path with the plan's mode (a stale file replaced if replace_stale), or
+ * an abstract name. */
+int unsock_bind_unix(int fd, const struct unsock_plan *p, bool replace_stale);
+
+/* Port 0 on a template with %p: the first free name from a random start in
+ * the kernel's default ephemeral range; existing files, stale or not, are
+ * skipped. p->port and p->un tell which. */
+int unsock_bind_free_port(int fd, const struct unsock_query *q, struct unsock_plan *p);
+
+/* Bound to a path that is removed at once, so nothing can reach it. */
+int unsock_bind_blackhole(int fd);
 
 #endif

@@ -1,0 +1,11 @@
+/* The seccomp filter of the supervised tree: which system calls the
+ * supervisor hears about. */
+#ifndef UNSOCK_FILTER_H
+#define UNSOCK_FILTER_H
+
+/* In the child, before exec: no new privileges, then the filter; the
+ * listener's descriptor, or -1 with errno and *missing naming the kernel
+ * feature that is not there. */
+int filter_install(const char **missing);
+
+#endif

@@ -1,0 +1,193 @@
+/* unsock-supervisor: runs a program under the seccomp engine.
+ *
+ *   unsock-supervisor -- PROGRAM [ARGS...]   run it, converting its sockets
+ *   unsock-supervisor --check                 say what the kernel lacks, if anything
+ *
+ * The rules and settings come from the environment (UNSOCK_RULES, as
+ * `unsock run` sets them). The program's whole tree is supervised; the
+ * supervisor ends when the last process of the tree is gone and exits as
+ * the program did. */
+#define _GNU_SOURCE
+#include "filter.h"
+#include "handlers.h"
+#include "log.h"
+#include "notif.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t child;
+
+static const char *env(const char *name)
+{
+    return getenv(name);
+}
+
+static void configure(void)
+{
+    char err[400];
+    if (unsock_config_parse(&unsock_cfg, env, err, sizeof(err)) != 0)
+        unsock_fatal("%s", err);
+    if (unsock_cfg.rules == NULL) {
+        if (unsock_rules_from_config(&unsock_cfg, &unsock_ruleset) != 0)
+            unsock_fatal("no memory for the rules of the UNSOCK_* settings");
+    } else if (unsock_rules_parse(unsock_cfg.rules, &unsock_ruleset, err, sizeof(err)) != 0) {
+        unsock_fatal("%s: pass rules with 'unsock run -r' or see 'unsock rules --compiled'", err);
+    }
+}
+
+static int send_fd(int sock, int fd)
+{
+    char byte = 0, control[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+    char byte, control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (c == NULL || c->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* The child: the filter, its listener to the parent, then the program (or,
+ * for --check, nothing). Exits 126 when the filter cannot be had. */
+static _Noreturn void run_child(int sock, char **argv)
+{
+    const char *missing = NULL;
+    int listener = filter_install(&missing);
+    if (listener < 0) {
+        dprintf(STDERR_FILENO, "unsock: the seccomp engine cannot run here: this kernel or container lacks %s: %s\n",
+                missing, argv ? "use --engine preload" : strerror(errno));
+        _exit(126);
+    }
+    char go;
+    if (send_fd(sock, listener) != 0 || read(sock, &go, 1) != 1)
+        _exit(126);
+    close(listener);
+    close(sock);
+    if (argv == NULL)
+        _exit(0);
+    execvp(argv[0], argv);
+    dprintf(STDERR_FILENO, "unsock: cannot run '%s': %s: check the name or give its path\n", argv[0], strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* What --check needs beyond the filter: ADDFD and pidfd_getfd. */
+static const char *lacking(int listener)
+{
+    if (syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == ENOSYS)
+        return "pidfd_getfd (Linux 5.6)";
+    struct seccomp_notif_addfd add = {.id = 0};
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && (errno == EINVAL || errno == ENOTTY))
+        return "SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9)";
+    return NULL;
+}
+
+static void forward(int sig)
+{
+    if (child > 0)
+        kill(child, sig);
+}
+
+static void serve(int listener)
+{
+    for (;;) {
+        struct pollfd p = {listener, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p.revents & POLLIN) {
+            struct seccomp_notif req;
+            int r = notif_recv(listener, &req);
+            if (r > 0)
+                handle(listener, &req);
+            else if (r < 0)
+                break;
+        } else if (p.revents & (POLLHUP | POLLERR)) {
+            break; /* no process of the tree is left */
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bool check = argc == 2 && strcmp(argv[1], "--check") == 0;
+    if (!check && (argc < 3 || strcmp(argv[1], "--") != 0)) {
+        fprintf(stderr, "unsock: usage: unsock-supervisor -- PROGRAM [ARGS...] | --check: start it with 'unsock run --engine seccomp'\n");
+        return 2;
+    }
+    if (!check)
+        configure();
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        perror("unsock: socketpair");
+        return 126;
+    }
+    child = fork();
+    if (child < 0) {
+        perror("unsock: fork");
+        return 126;
+    }
+    if (child == 0) {
+        close(sv[0]);
+        run_child(sv[1], check ? NULL : argv + 2);
+    }
+    close(sv[1]);
+    int listener = recv_fd(sv[0]);
+    const char *missing = listener >= 0 && check ? lacking(listener) : NULL;
+    if (missing != NULL)
+        fprintf(stderr, "unsock: the seccomp engine cannot run here: this kernel lacks %s: use --engine preload\n",
+                missing);
+    if (listener >= 0 && write(sv[0], "", 1) != 1)
+        listener = -1;
+    close(sv[0]);
+    struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
+    for (int sig = 1; sig < NSIG && listener >= 0 && !check; sig++)
+        if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP && sig != SIGINT && sig != SIGQUIT &&
+            sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU && sig != SIGWINCH && sig != SIGPIPE && sig < SIGRTMIN)
+            sigaction(sig, &fw, NULL);
+    signal(SIGINT, SIG_IGN);  /* the terminal's keys reach the program itself */
+    signal(SIGQUIT, SIG_IGN);
+    if (listener >= 0 && !check)
+        serve(listener);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    handlers_exit();
+    if (check)
+        return listener >= 0 && missing == NULL && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    if (WIFSIGNALED(status)) {
+        signal(WTERMSIG(status), SIG_DFL);
+        raise(WTERMSIG(status));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 126;
+}

@@ -1,0 +1,35 @@
+/* The supervisor calls the C library directly: the table the socket-file
+ * code shared with the preload engine goes through (preload/real.h) holds
+ * its functions. */
+#define _GNU_SOURCE
+#include "real.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+struct unsock_real unsock_real = {
+    .socket = socket,
+    .socketpair = socketpair,
+    .bind = bind,
+    .connect = connect,
+    .accept = accept,
+    .accept4 = accept4,
+    .getsockname = getsockname,
+    .getpeername = getpeername,
+    .getsockopt = getsockopt,
+    .setsockopt = setsockopt,
+    .close = close,
+    .dup = dup,
+    .dup2 = dup2,
+    .dup3 = dup3,
+    .fcntl = fcntl,
+};
+
+void unsock_close_keep_errno(int fd)
+{
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}

@@ -1,0 +1,135 @@
+#include "sockets.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096
+#define PRUNE_EVERY 1024
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ssock *buckets[BUCKETS];
+static unsigned added;
+
+void socks_lock(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+void socks_unlock(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+static struct ssock **bucket(ino_t ino)
+{
+    return &buckets[(unsigned long)ino % BUCKETS];
+}
+
+struct ssock *socks_find(ino_t ino)
+{
+    for (struct ssock *s = *bucket(ino); s != NULL; s = s->next)
+        if (s->ino == ino)
+            return s;
+    return NULL;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+    ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Drop the records of sockets that are not in /proc/net/unix any more
+ * (closed by every process). */
+static void prune(void)
+{
+    FILE *f = fopen("/proc/net/unix", "re");
+    if (f == NULL)
+        return;
+    size_t n = 0, cap = 1024;
+    ino_t *live = malloc(cap * sizeof(*live));
+    char line[512];
+    while (live != NULL && fgets(line, sizeof(line), f) != NULL) {
+        unsigned long long ino;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu", &ino) != 1)
+            continue;
+        if (n == cap) {
+            ino_t *more = realloc(live, 2 * cap * sizeof(*live));
+            if (more == NULL)
+                break;
+            live = more;
+            cap *= 2;
+        }
+        live[n++] = (ino_t)ino;
+    }
+    fclose(f);
+    if (live == NULL)
+        return;
+    qsort(live, n, sizeof(*live), cmp_ino);
+    for (size_t b = 0; b < BUCKETS; b++) {
+        for (struct ssock **p = &buckets[b]; *p != NULL;) {
+            if (bsearch(&(*p)->ino, live, n, sizeof(*live), cmp_ino) == NULL) {
+                struct ssock *gone = *p;
+                *p = gone->next;
+                free(gone);
+            } else {
+                p = &(*p)->next;
+            }
+        }
+    }
+    free(live);
+}
+
+struct ssock *socks_add(ino_t ino, int family, int type)
+{
+    if (++added % PRUNE_EVERY == 0)
+        prune();
+    struct ssock *s = socks_find(ino);
+    if (s == NULL) {
+        if ((s = calloc(1, sizeof(*s))) == NULL)
+            return NULL;
+        s->ino = ino;
+        s->next = *bucket(ino);
+        *bucket(ino) = s;
+    } else {
+        struct ssock *next = s->next;
+        memset(s, 0, sizeof(*s));
+        s->ino = ino;
+        s->next = next;
+    }
+    s->family = family;
+    s->type = type;
+    return s;
+}
+
+int socks_opt_set(struct ssock *s, int level, int name, const void *val, socklen_t len)
+{
+    if (len > sizeof(s->opts[0].val)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct ssock_opt *o = (struct ssock_opt *)socks_opt_get(s, level, name);
+    if (o == NULL) {
+        if (s->nopts == SSOCK_OPTS) {
+            errno = ENOMEM;
+            return -1;
+        }
+        o = &s->opts[s->nopts++];
+        o->level = level;
+        o->name = name;
+    }
+    o->len = len;
+    memcpy(o->val, val, len);
+    return 0;
+}
+
+const struct ssock_opt *socks_opt_get(const struct ssock *s, int level, int name)
+{
+    for (size_t i = 0; i < s->nopts; i++)
+        if (s->opts[i].level == level && s->opts[i].name == name)
+            return &s->opts[i];
+    return NULL;
+}

@@ -1,0 +1,116 @@
+#define _GNU_SOURCE
+#include "target.h"
+
+#include "digits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+int target_read(pid_t tid, uint64_t addr, void *out, size_t n)
+{
+    struct iovec local = {out, n}, remote = {(void *)(uintptr_t)addr, n};
+    return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+int target_write(pid_t tid, uint64_t addr, const void *in, size_t n)
+{
+    struct iovec local = {(void *)in, n}, remote = {(void *)(uintptr_t)addr, n};
+    return process_vm_writev(tid, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/* "Name:\tvalue" of /proc/TID/status into out; false if there is none. */
+static bool status_line(pid_t tid, const char *name, char *out, size_t outlen)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    size_t len = strlen(name);
+    for (char *line = buf; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, name, len) == 0 && line[len] == ':') {
+            const char *v = line + len + 1;
+            while (*v == '\t' || *v == ' ')
+                v++;
+            size_t end = strcspn(v, "\n");
+            snprintf(out, outlen, "%.*s", (int)end, v);
+            return true;
+        }
+    }
+    return false;
+}
+
+pid_t target_pid(pid_t tid)
+{
+    char v[32];
+    unsigned long long pid;
+    if (!status_line(tid, "Tgid", v, sizeof(v)) || !unsock_digits(v, strlen(v), 10, false, 0x7fffffff, &pid))
+        return 0;
+    return (pid_t)pid;
+}
+
+uid_t target_uid(pid_t tid)
+{
+    char v[64];
+    unsigned long real, effective;
+    if (!status_line(tid, "Uid", v, sizeof(v)) || sscanf(v, "%lu %lu", &real, &effective) != 2)
+        return 0;
+    return (uid_t)effective;
+}
+
+int target_dup(pid_t tid, int fd)
+{
+    long pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (pidfd < 0 && errno == EINVAL) { /* before Linux 6.9: the process's pidfd */
+        pid_t pid = target_pid(tid);
+        pidfd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : -1;
+    }
+    if (pidfd < 0)
+        return -1;
+    long dup = syscall(SYS_pidfd_getfd, (int)pidfd, fd, 0);
+    int saved = errno;
+    close((int)pidfd);
+    errno = saved;
+    return (int)dup;
+}
+
+bool target_cloexec(pid_t tid, int fd)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return false;
+    ssize_t n = read(f, buf, sizeof(buf) - 1);
+    close(f);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *flags = strstr(buf, "flags:");
+    return flags != NULL && (strtoul(flags + 6, NULL, 8) & O_CLOEXEC) != 0;
+}
+
+bool target_signalled(pid_t tid)
+{
+    char pending[32], shared[32], blocked[32];
+    if (!status_line(tid, "SigPnd", pending, sizeof(pending)) || !status_line(tid, "ShdPnd", shared, sizeof(shared)) ||
+        !status_line(tid, "SigBlk", blocked, sizeof(blocked)))
+        return false;
+    unsigned long long p = strtoull(pending, NULL, 16) | strtoull(shared, NULL, 16);
+    return (p & ~strtoull(blocked, NULL, 16)) != 0;
+}
