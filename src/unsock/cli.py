@@ -11,7 +11,8 @@ from typing import Any
 
 from . import __version__, cli_control
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
-from .engines import exec_program, preload
+from .engines import exec_program, preload, seccomp
+from .engines.choose import ENGINES, choose
 from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
 from .library import library_path
@@ -116,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_options(run)
     _rule_options(run)
     run.add_argument("--log", metavar="FILE", help="append the shim's decision log to FILE (sets UNSOCK_DEBUG=1)")
+    run.add_argument("--engine", choices=ENGINES, default=None,
+                     help="how the program runs: preload (LD_PRELOAD), seccomp (a supervisor, for static and Go "
+                     "programs) or auto (by the program's file; the default, also UNSOCK_ENGINE)")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
 
     env = sub.add_parser("env", help="print the export lines that 'unsock run' would set")
@@ -167,6 +171,17 @@ def _environment(args: argparse.Namespace) -> Environment:
                                log_file=getattr(args, "log", None))
 
 
+def _engine(args: argparse.Namespace, program: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """The engine that runs program, and why."""
+    engine = args.engine or os.environ.get("UNSOCK_ENGINE") or "auto"
+    if engine not in ENGINES:
+        raise UnsockError(f"UNSOCK_ENGINE='{engine}' is not an engine: use auto, preload or seccomp")
+    if engine != "auto":
+        return engine, "asked for"
+    choice = choose(program, env)
+    return choice.engine, choice.why
+
+
 def _run(args: argparse.Namespace) -> int:
     program = list(args.program)
     if program and program[0] == "--":
@@ -174,8 +189,10 @@ def _run(args: argparse.Namespace) -> int:
     if not program:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
     prepared = _environment(args)
-    command, env = preload.prepare(program, prepared.env)
+    engine, why = _engine(args, program[0], prepared.env)
+    command, env = (seccomp if engine == "seccomp" else preload).prepare(program, prepared.env)
     if args.verbose:
+        sys.stderr.write(f"unsock: engine {engine}: {why}\n")
         config, n = prepared.config, len(prepared.rules)
         if config is None:
             sys.stderr.write(f"unsock: {n} rule{'' if n == 1 else 's'} in UNSOCK_RULES\n")

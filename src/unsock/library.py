@@ -1,4 +1,4 @@
-"""Where the installed ``libunsock.so`` is."""
+"""Where the installed ``libunsock.so`` and ``unsock-supervisor`` are."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from .errors import UnsockError
 
 LIBRARY_NAME = "libunsock.so"
+SUPERVISOR_NAME = "unsock-supervisor"
 
 
 def library_path() -> Path:
@@ -14,4 +15,12 @@ def library_path() -> Path:
     path = Path(__file__).resolve().with_name(LIBRARY_NAME)
     if not path.is_file():
         raise UnsockError(f"{LIBRARY_NAME} is missing from {path.parent}: reinstall unsock with pip")
+    return path
+
+
+def supervisor_path() -> Path:
+    """Absolute path of the seccomp engine's supervisor installed beside this package."""
+    path = Path(__file__).resolve().with_name(SUPERVISOR_NAME)
+    if not path.is_file():
+        raise UnsockError(f"{SUPERVISOR_NAME} is missing from {path.parent}: reinstall unsock with pip")
     return path

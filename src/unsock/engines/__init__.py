@@ -4,6 +4,8 @@ and the settings) into the command and environment that run it under that engine
 :func:`exec_program` replaces this process by the result.
 
 - :mod:`.preload`: ``libunsock.so`` in ``LD_PRELOAD``, for dynamically linked programs
+- :mod:`.seccomp`: ``unsock-supervisor``, for statically linked and Go programs
+- :mod:`.choose`: which of the two ``--engine auto`` picks for a program, and why
 """
 
 from __future__ import annotations
