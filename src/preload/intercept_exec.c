@@ -1,6 +1,8 @@
-/* execve and the rest of the exec family, only so that sockets passed by
- * systemd reach the program that a wrapper process execs (systemd.h). */
+/* execve and the rest of the exec family: sockets passed by systemd reach
+ * the program that a wrapper process execs (systemd.h), and a program the
+ * preload engine cannot reach goes to the seccomp engine (handover.h). */
 #define _GNU_SOURCE /* execvpe */
+#include "handover.h"
 #include "init.h"
 #include "systemd.h"
 
@@ -31,7 +33,7 @@ static void resolve(void)
 
 /* One exec with the environment unsock_systemd_exec_env() gives, if any;
  * f is resolved (or NULL if the C library lacks it). */
-static int exec_with(execve_fn f, const char *path, char *const argv[], char *const envp[])
+static int exec_with(execve_fn f, const char *path, char *const argv[], char *const envp[], int search)
 {
     unsock_init();
     if (f == NULL) {
@@ -40,8 +42,8 @@ static int exec_with(execve_fn f, const char *path, char *const argv[], char *co
     }
     char **env = unsock_systemd_exec_env(envp);
     if (env == NULL)
-        return f(path, argv, envp);
-    f(path, argv, env);
+        return unsock_exec(f, path, argv, envp, search);
+    unsock_exec(f, path, argv, env, search);
     unsock_systemd_exec_failed(env);
     return -1;
 }
@@ -49,7 +51,7 @@ static int exec_with(execve_fn f, const char *path, char *const argv[], char *co
 UNSOCK_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     pthread_once(&resolved, resolve);
-    return exec_with(real.execve, path, argv, envp);
+    return exec_with(real.execve, path, argv, envp, 0);
 }
 
 UNSOCK_EXPORT int execv(const char *path, char *const argv[])
@@ -60,7 +62,7 @@ UNSOCK_EXPORT int execv(const char *path, char *const argv[])
 UNSOCK_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pthread_once(&resolved, resolve);
-    return exec_with(real.execvpe, file, argv, envp);
+    return exec_with(real.execvpe, file, argv, envp, 1);
 }
 
 UNSOCK_EXPORT int execvp(const char *file, char *const argv[])

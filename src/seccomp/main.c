@@ -94,6 +94,13 @@ static _Noreturn void run_child(int sock, char **argv)
     close(sock);
     if (argv == NULL)
         _exit(0);
+    /* The program gets the shim the supervisor ran without (handover.h), and
+     * nothing in its tree hands over to a supervisor again. */
+    const char *preload = getenv("UNSOCK_SUPERVISOR_PRELOAD");
+    if (preload != NULL && (setenv("LD_PRELOAD", preload, 1) != 0 || unsetenv("UNSOCK_SUPERVISOR_PRELOAD") != 0))
+        _exit(126);
+    if (setenv("UNSOCK_SUPERVISED", "1", 1) != 0)
+        _exit(126);
     execvp(argv[0], argv);
     dprintf(STDERR_FILENO, "unsock: cannot run '%s': %s: check the name or give its path\n", argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);

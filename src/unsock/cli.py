@@ -12,7 +12,7 @@ from typing import Any
 from . import __version__, cli_control
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .engines import exec_program, preload, seccomp
-from .engines.choose import ENGINES, choose
+from .engines.choose import ENGINES, Choice, choose
 from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
 from .library import library_path
@@ -171,15 +171,16 @@ def _environment(args: argparse.Namespace) -> Environment:
                                log_file=getattr(args, "log", None))
 
 
-def _engine(args: argparse.Namespace, program: str, env: Mapping[str, str]) -> tuple[str, str]:
-    """The engine that runs program, and why."""
+def _engine(args: argparse.Namespace, program: str, env: Mapping[str, str]) -> tuple[Choice, bool]:
+    """The engine that runs program and why, and whether it was picked by --engine auto."""
     engine = args.engine or os.environ.get("UNSOCK_ENGINE") or "auto"
-    if engine not in ENGINES:
-        raise UnsockError(f"UNSOCK_ENGINE='{engine}' is not an engine: use auto, preload or seccomp")
-    if engine != "auto":
-        return engine, "asked for"
-    choice = choose(program, env)
-    return choice.engine, choice.why
+    if engine == "auto":
+        return choose(program, env), True
+    if engine == "preload":
+        return Choice("preload", "asked for"), False
+    if engine == "seccomp":
+        return Choice("seccomp", "asked for"), False
+    raise UnsockError(f"UNSOCK_ENGINE='{engine}' is not an engine: use auto, preload or seccomp")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -189,10 +190,12 @@ def _run(args: argparse.Namespace) -> int:
     if not program:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
     prepared = _environment(args)
-    engine, why = _engine(args, program[0], prepared.env)
-    command, env = (seccomp if engine == "seccomp" else preload).prepare(program, prepared.env)
+    choice, auto = _engine(args, program[0], prepared.env)
+    command, env = (seccomp if choice.engine == "seccomp" else preload).prepare(program, prepared.env)
+    if auto:  # what this program starts may need the other engine
+        env = seccomp.hand_over(env)
     if args.verbose:
-        sys.stderr.write(f"unsock: engine {engine}: {why}\n")
+        sys.stderr.write(f"unsock: engine {choice.engine}: {choice.why}\n")
         config, n = prepared.config, len(prepared.rules)
         if config is None:
             sys.stderr.write(f"unsock: {n} rule{'' if n == 1 else 's'} in UNSOCK_RULES\n")

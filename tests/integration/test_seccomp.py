@@ -129,3 +129,26 @@ def test_busybox_httpd_wget_and_nc(tmp_path: Path, runner: Runner) -> None:
                        capture_output=True, timeout=30, check=False)
     assert p.returncode == 0, p.stderr
     assert listener.out.wait_for("hello nc\n", 10)
+
+
+def test_a_go_server_started_by_a_shell_script_under_auto(tmp_path: Path, runner: Runner, probe: str) -> None:
+    """sh (dynamically linked: the preload engine) execs the static Go server: the shim hands it
+    to the seccomp engine; `env` starting the Go client likewise."""
+    rule = f"path={tmp_path}/%p.sock"
+    script = tmp_path / "start.sh"
+    script.write_text(f"#!/bin/sh\nexec {probe} serve 127.0.0.5:8306\n")
+    script.chmod(0o755)
+    server = runner.start([rule], [str(script)], verbose=True)
+    wait_socket(tmp_path / "8306.sock", server)
+    assert 8306 not in tcp_listening_ports()
+    assert server.err.wait_for(r"exec \S+: it bypasses libc, handed to the seccomp engine", 5)
+    out = ok(run([rule], ["env", probe, "get", "http://127.0.0.5:8306/"])).decode()
+    assert out.startswith("hello from go, you are 127."), out
+
+
+def test_explicit_preload_leaves_a_go_program_on_tcp(tmp_path: Path, runner: Runner, probe: str) -> None:
+    """--engine preload is what it says: Go's own system calls pass by LD_PRELOAD."""
+    server = runner.start([f"path={tmp_path}/%p.sock"], [probe, "serve", "127.0.0.1:8307"],
+                          options=["--engine", "preload"])
+    assert server.out.wait_for("listening 127.0.0.1:8307\n", 20)
+    assert 8307 in tcp_listening_ports() and not (tmp_path / "8307.sock").exists()

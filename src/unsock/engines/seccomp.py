@@ -36,4 +36,12 @@ def prepare(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dic
     if why is not None:
         raise UnsockError(why)
     command, prepared = preload.prepare(argv, env)
+    # The supervisor runs without the shim and gives it to the program.
+    prepared["UNSOCK_SUPERVISOR_PRELOAD"] = prepared.pop("LD_PRELOAD")
     return [str(supervisor_path()), "--", *command], prepared
+
+
+def hand_over(env: Mapping[str, str]) -> dict[str, str]:
+    """env with UNSOCK_SUPERVISOR set: under ``--engine auto`` the shim of a dynamically linked
+    program hands a statically linked or Go program it starts to the supervisor."""
+    return {**env, "UNSOCK_SUPERVISOR": str(supervisor_path())}

@@ -1,0 +1,12 @@
+/* Programs the preload engine cannot reach, told from their ELF file. */
+#ifndef UNSOCK_ELFINFO_H
+#define UNSOCK_ELFINFO_H
+
+#include <stdbool.h>
+
+/* Whether the ELF file at path is statically linked (no PT_INTERP) or a
+ * Go program (Go's build-info sections): its socket calls bypass libc.
+ * False for anything else (scripts, unreadable files). */
+bool unsock_elf_bypasses_libc(const char *path);
+
+#endif

@@ -1,0 +1,96 @@
+#define _GNU_SOURCE
+#include "handover.h"
+
+#include "elfinfo.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *env_of(char *const envp[], const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    return NULL;
+}
+
+/* The file exec would run: path itself, or the first executable file of
+ * that name in PATH. */
+static const char *located(const char *path, char *const envp[], int search, char *buf, size_t buflen)
+{
+    if (!search || strchr(path, '/') != NULL)
+        return path;
+    const char *dirs = env_of(envp, "PATH");
+    for (const char *d = dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; d != NULL; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+        size_t len = strcspn(d, ":");
+        if (snprintf(buf, buflen, "%.*s%s%s", (int)len, d, len ? "/" : "", path) < (int)buflen &&
+            access(buf, X_OK) == 0)
+            return buf;
+    }
+    return NULL;
+}
+
+/* envp without LD_PRELOAD, which goes to UNSOCK_SUPERVISOR_PRELOAD for the
+ * supervisor to give the program (the supervisor runs without the shim). */
+static char **supervisor_env(char *const envp[])
+{
+    size_t n = 0;
+    while (envp != NULL && envp[n] != NULL)
+        n++;
+    char **out = calloc(n + 2, sizeof(*out));
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
+            size_t len = strlen(envp[i]) + sizeof("UNSOCK_SUPERVISOR_PRELOAD=") - sizeof("LD_PRELOAD=");
+            char *moved = malloc(len + 1);
+            if (moved == NULL)
+                continue;
+            snprintf(moved, len + 1, "UNSOCK_SUPERVISOR_PRELOAD=%s", envp[i] + 11);
+            out[o++] = moved;
+        } else {
+            out[o++] = envp[i];
+        }
+    }
+    return out;
+}
+
+int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *const envp[], int search)
+{
+    const char *supervisor = env_of(envp, "UNSOCK_SUPERVISOR");
+    char found[PATH_MAX];
+    const char *file = supervisor != NULL && env_of(envp, "UNSOCK_SUPERVISED") == NULL
+                           ? located(path, envp, search, found, sizeof(found))
+                           : NULL;
+    if (file == NULL || !unsock_elf_bypasses_libc(file))
+        return f(path, argv, envp);
+    size_t n = 0;
+    while (argv[n] != NULL)
+        n++;
+    char **args = calloc(n + 3, sizeof(*args)), **env = supervisor_env(envp);
+    if (args == NULL || env == NULL) {
+        free(args);
+        free(env);
+        return f(path, argv, envp);
+    }
+    args[0] = (char *)supervisor;
+    args[1] = "--";
+    args[2] = (char *)file;
+    for (size_t i = 1; i < n; i++)
+        args[i + 2] = argv[i];
+    unsock_debug("exec %s: it bypasses libc, handed to the seccomp engine", file);
+    f(supervisor, args, env);
+    int saved = errno;
+    free(args);
+    free(env); /* the moved LD_PRELOAD string leaks on this failure path only */
+    errno = saved;
+    return -1;
+}
