@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One trapped call being answered. */
@@ -72,8 +73,14 @@ static bool converted(const struct call *c, struct ssock *out)
     return s != NULL;
 }
 
+static void read_options(int from, struct ssock *into);
+
+/* The record of sock, a new socket of the program's: its addresses, and
+ * the emulated options of the listener it was accepted from (opts_from) or
+ * of the program's socket it replaces (options_of, a descriptor, or -1). */
 static void remember(int sock, int family, int type, const struct sockaddr_storage *local, socklen_t local_len,
-                     const struct sockaddr_storage *peer, socklen_t peer_len, const struct ssock *opts_from)
+                     const struct sockaddr_storage *peer, socklen_t peer_len, const struct ssock *opts_from,
+                     int options_of)
 {
     struct stat st;
     if (fstat(sock, &st) != 0)
@@ -88,8 +95,30 @@ static void remember(int sock, int family, int type, const struct sockaddr_stora
         for (size_t i = 0; opts_from != NULL && i < opts_from->nopts; i++)
             socks_opt_set(s, opts_from->opts[i].level, opts_from->opts[i].name, opts_from->opts[i].val,
                           opts_from->opts[i].len);
+        if (options_of >= 0)
+            read_options(options_of, s);
     }
     socks_unlock();
+}
+
+/* The TCP- and IP-level options a program may have set before bind or
+ * connect: read back from its socket into the record, which emulates them. */
+static const struct { int level, name; } EMULATED[] = {
+    {IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_CORK}, {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL},
+    {IPPROTO_TCP, TCP_KEEPCNT}, {IPPROTO_TCP, TCP_MAXSEG}, {IPPROTO_TCP, TCP_DEFER_ACCEPT},
+    {IPPROTO_TCP, TCP_FASTOPEN}, {IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_TCP, TCP_CONGESTION},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT}, {IPPROTO_TCP, TCP_LINGER2}, {IPPROTO_IP, IP_TOS}, {IPPROTO_IP, IP_TTL},
+    {IPPROTO_IPV6, IPV6_V6ONLY}, {IPPROTO_IPV6, IPV6_TCLASS},
+};
+
+static void read_options(int from, struct ssock *into)
+{
+    for (size_t i = 0; i < sizeof(EMULATED) / sizeof(EMULATED[0]); i++) {
+        unsigned char val[sizeof(into->opts[0].val)];
+        socklen_t len = sizeof(val);
+        if (getsockopt(from, EMULATED[i].level, EMULATED[i].name, val, &len) == 0)
+            socks_opt_set(into, EMULATED[i].level, EMULATED[i].name, val, len);
+    }
 }
 
 /* The SOL_SOCKET options a program may have set before bind or connect. */
@@ -163,14 +192,26 @@ void handlers_exit(void)
 struct later {
     struct call c;
     int sock;
+    ino_t ino;
+    struct ssock options; /* the program's options, read before its descriptor is given back */
+    int64_t give_up_ms;   /* a non-blocking caller waits so long, then gets EAGAIN as from unix */
     struct sockaddr_storage local, peer;
     socklen_t local_len, peer_len;
     struct sockaddr_un un;
     socklen_t un_len;
 };
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A connect to a full backlog: a blocking connect of our own, a fifth of a
- * second at a time, answered EINTR when the caller has a signal waiting. */
+ * second at a time, answered EINTR when the caller has a signal waiting.
+ * The caller waits (the descriptor cannot be swapped once it is answered):
+ * a non-blocking one at most two seconds. */
 static void *connect_later(void *arg)
 {
     struct later *l = arg;
@@ -185,9 +226,17 @@ static void *connect_later(void *arg)
             err = ECANCELED;
         else if (target_signalled(l->c.tid))
             err = EINTR;
+        else if (now_ms() > l->give_up_ms)
+            err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
     }
     if (err == 0) {
-        remember(l->sock, l->peer.ss_family, l->c.type, &l->local, l->local_len, &l->peer, l->peer_len, NULL);
+        remember(l->sock, l->peer.ss_family, l->c.type, &l->local, l->local_len, &l->peer, l->peer_len, NULL, -1);
+        socks_lock();
+        struct ssock *s = socks_find(l->ino);
+        for (size_t i = 0; s != NULL && i < l->options.nopts; i++)
+            socks_opt_set(s, l->options.opts[i].level, l->options.opts[i].name, l->options.opts[i].val,
+                          l->options.opts[i].len);
+        socks_unlock();
         if (install(&l->c, l->sock) != 0)
             err = errno;
     }
@@ -250,9 +299,9 @@ static int apply_record(struct call *c, const struct unsock_query *q, struct uns
         struct sockaddr_storage ip;
         memcpy(&ip, q->addr, unsock_inet_len(q->addr->sa_family));
         if (q->call == CALL_BIND)
-            remember(sock, q->addr->sa_family, c->type, &ip, unsock_inet_len(ip.ss_family), NULL, 0, NULL);
+            remember(sock, q->addr->sa_family, c->type, &ip, unsock_inet_len(ip.ss_family), NULL, 0, NULL, c->dup);
         else
-            remember(sock, q->addr->sa_family, c->type, NULL, 0, &ip, unsock_inet_len(ip.ss_family), NULL);
+            remember(sock, q->addr->sa_family, c->type, NULL, 0, &ip, unsock_inet_len(ip.ss_family), NULL, c->dup);
         if (install(c, sock) != 0)
             err = errno;
     }
@@ -283,8 +332,12 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
         if (err == EAGAIN) { /* the backlog is full: TCP would go on trying */
             struct later *l = malloc(sizeof(*l));
             if (l != NULL) {
+                struct stat st;
                 *l = (struct later){.c = *c, .sock = sock, .local = local, .local_len = local_len, .peer = peer,
-                                    .peer_len = peer_len, .un = p->un, .un_len = p->un_len};
+                                    .peer_len = peer_len, .un = p->un, .un_len = p->un_len,
+                                    .ino = fstat(sock, &st) == 0 ? st.st_ino : 0,
+                                    .give_up_ms = (c->flags & O_NONBLOCK) ? now_ms() + 2000 : INT64_MAX};
+                read_options(c->dup, &l->options);
                 if (in_thread(connect_later, l)) {
                     unsock_log_plan(c->fd, q, p, 0, " (waiting: the backlog is full)");
                     return -1; /* the thread answers */
@@ -297,10 +350,24 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
         unsock_log_plan(c->fd, q, p, err, NULL);
         return err;
     }
-    remember(sock, q->addr->sa_family, c->type, &local, local_len, &peer, peer_len, NULL);
+    remember(sock, q->addr->sa_family, c->type, &local, local_len, &peer, peer_len, NULL, c->dup);
     int err = install(c, sock) == 0 ? 0 : errno;
     close(sock);
     unsock_log_plan(c->fd, q, p, err, NULL);
+    return err;
+}
+
+/* bind or connect of the program's own unix socket, done on our descriptor
+ * of it (the same socket). */
+static int apply_in_place(struct call *c, const struct unsock_query *q, const struct unsock_plan *p)
+{
+    int rc = p->kind == PLAN_BLACKHOLE ? unsock_bind_blackhole(c->dup)
+             : q->call == CALL_BIND    ? unsock_bind_unix(c->dup, p, true)
+                                       : connect(c->dup, (const struct sockaddr *)&p->un, p->un_len);
+    int err = rc == 0 ? 0 : errno == ENOENT ? ECONNREFUSED : errno;
+    unsock_log_plan(c->fd, q, p, err, NULL);
+    if (err == 0)
+        notif_return(c->listener, c->n.id, 0);
     return err;
 }
 
@@ -332,7 +399,7 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
         socklen_t len = unsock_inet_len(q->addr->sa_family);
         memcpy(&local, q->addr, len);
         ((struct sockaddr_in *)&local)->sin_port = htons(port != 0 ? port : unsock_pseudo_port());
-        remember(sock, q->addr->sa_family, c->type, &local, len, NULL, 0, NULL);
+        remember(sock, q->addr->sa_family, c->type, &local, len, NULL, 0, NULL, c->dup);
         if (install(c, sock) != 0)
             err = errno;
         else if (p->kind == PLAN_UNIX && p->owns_file)
@@ -373,12 +440,13 @@ static void on_bind_connect(struct call *c, enum unsock_call call)
     default:
         break;
     }
-    if (c->type != SOCK_STREAM || p.in_place) {
-        /* datagram sockets and unix sockets of the program: the kernel's */
+    if (c->type != SOCK_STREAM) {
         unsock_log_plan(c->fd, &q, &p, 0, " (left to the kernel: the seccomp engine converts stream sockets)");
         return pass(c);
     }
-    if (p.kind == PLAN_RECORD)
+    if (p.in_place) /* the program's unix socket (from-unix, or converted already): done on it */
+        err = apply_in_place(c, &q, &p);
+    else if (p.kind == PLAN_RECORD)
         err = apply_record(c, &q, &p);
     else
         err = call == CALL_BIND ? apply_bind(c, &q, &p) : apply_connect(c, &q, &p);
@@ -434,7 +502,7 @@ static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un,
     if (fcntl(conn, F_SETFL, (flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0) != 0)
         return errno;
     remember(conn, a->listener.family, a->listener.type, &a->listener.local, a->listener.local_len, &peer, plen,
-             &a->listener);
+             &a->listener, -1);
     if (unsock_cfg.debug) {
         char where[160];
         unsock_addr_describe((const struct sockaddr *)&peer, plen, where, sizeof(where));

@@ -137,8 +137,11 @@ static void serve(int listener)
             int r = notif_recv(listener, &req);
             if (r > 0)
                 handle(listener, &req);
-            else if (r < 0)
+            else if (r < 0) {
+                unsock_log_line("the seccomp listener failed: %s: the program's socket calls fail from now on",
+                                strerror(errno));
                 break;
+            }
         } else if (p.revents & (POLLHUP | POLLERR)) {
             break; /* no process of the tree is left */
         }
