@@ -152,3 +152,37 @@ def test_explicit_preload_leaves_a_go_program_on_tcp(tmp_path: Path, runner: Run
                           options=["--engine", "preload"])
     assert server.out.wait_for("listening 127.0.0.1:8307\n", 20)
     assert 8307 in tcp_listening_ports() and not (tmp_path / "8307.sock").exists()
+
+
+def test_a_static_c_program_leaks_no_descriptor(tmp_path: Path, sockdir: Path) -> None:
+    """tests/shim/progs/fdleak.c linked statically (glibc's libc.a): 1000 converted connects and
+    accepts through the supervisor, the descriptor count flat."""
+    cc = require_program("cc")
+    source = Path(__file__).resolve().parents[1] / "shim" / "progs" / "fdleak.c"
+    prog = tmp_path / "fdleak-static"
+    subprocess.run([cc, "-static", "-std=c11", "-D_GNU_SOURCE", "-O1", "-pthread", "-I", str(source.parent), "-o",
+                    str(prog), str(source)], check=True, capture_output=True, timeout=120)
+    p = run([], [str(prog), "127.0.0.2"], options=["--dir", str(sockdir), "--addr", "127.0.0.2/32"], verbose=True)
+    assert "unsock: engine seccomp: " in p.stderr.decode() and "statically linked" in p.stderr.decode()
+    assert ok(p).strip() == b"ok"
+
+
+def test_a_killed_supervisor_makes_socket_calls_fail_not_hang(tmp_path: Path, runner: Runner, probe: str) -> None:
+    import os
+    import signal
+    import time
+
+    rule = f"path={tmp_path}/%p.sock"
+    server = runner.start([rule], [probe, "serve", "127.0.0.5:8308"])
+    wait_socket(tmp_path / "8308.sock", server)
+    supervisor = server.proc.pid  # `unsock run` execs the supervisor
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    assert len(children) == 1
+    go = int(children[0])
+    os.kill(supervisor, signal.SIGKILL)
+    with socket.socket(socket.AF_UNIX) as s:  # wakes the server's accept, which fails now
+        s.connect(str(tmp_path / "8308.sock"))
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{go}").exists() and Path(f"/proc/{go}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the Go server hangs without its supervisor"
+        time.sleep(0.05)
