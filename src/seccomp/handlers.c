@@ -512,11 +512,24 @@ static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un,
 }
 
 /* One accept by the supervisor on the caller's listener: a connection,
- * or -1 with errno (EAGAIN: none waiting). */
+ * or -1 with errno (EAGAIN: none waiting). The listener's blocking mode is
+ * the program's (one open file), so it is polled first, and accepts are
+ * taken one at a time: no accept of ours ever blocks. */
 static int take(struct acceptance *a, struct sockaddr_un *un, socklen_t *ulen)
 {
+    static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&one_at_a_time);
+    struct pollfd pfd = {a->c.dup, POLLIN, 0};
+    int conn = -1;
     *ulen = sizeof(*un);
-    return accept4(a->c.dup, (struct sockaddr *)un, ulen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN))
+        conn = accept4(a->c.dup, (struct sockaddr *)un, ulen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    else
+        errno = EAGAIN;
+    int saved = errno;
+    pthread_mutex_unlock(&one_at_a_time);
+    errno = saved;
+    return conn;
 }
 
 static void finish_accept(struct acceptance *a, int conn, const struct sockaddr_un *un, socklen_t ulen)
