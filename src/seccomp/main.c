@@ -12,7 +12,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "notif.h"
-#include "rules.h"
+#include "setup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,19 +33,6 @@ static pid_t child;
 static const char *env(const char *name)
 {
     return getenv(name);
-}
-
-static void configure(void)
-{
-    char err[400];
-    if (unsock_config_parse(&unsock_cfg, env, err, sizeof(err)) != 0)
-        unsock_fatal("%s", err);
-    if (unsock_cfg.rules == NULL) {
-        if (unsock_rules_from_config(&unsock_cfg, &unsock_ruleset) != 0)
-            unsock_fatal("no memory for the rules of the UNSOCK_* settings");
-    } else if (unsock_rules_parse(unsock_cfg.rules, &unsock_ruleset, err, sizeof(err)) != 0) {
-        unsock_fatal("%s: pass rules with 'unsock run -r' or see 'unsock rules --compiled'", err);
-    }
 }
 
 static int send_fd(int sock, int fd)
@@ -156,7 +143,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!check)
-        configure();
+        unsock_setup(env);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         perror("unsock: socketpair");
