@@ -5,7 +5,6 @@
 #include "listeners.h"
 #include "log.h"
 #include "owned.h"
-#include "peer.h"
 #include "peers.h"
 #include "pending.h"
 #include "real.h"
@@ -252,34 +251,6 @@ static bool connect_failed(int rc, const struct unsock_query *q, bool *pending)
     return rc != 0 && !*pending;
 }
 
-/* A stream client's unix socket is named with the address it reports to
- * itself (core/peer.h), so the server reports the same. A name in use
- * (another process picked the same pseudo port) takes the next port; when
- * none is free the socket stays unnamed and the server makes an address of
- * the client's credentials. */
-static void name_client(int tmp, struct usock *s, const struct unsock_query *q)
-{
-    int saved = errno;
-    struct sockaddr_storage toward;
-    memcpy(&toward, q->addr, unsock_inet_len(q->addr->sa_family));
-    uid_t uid = toward.ss_family == AF_INET6 ? geteuid() : 0; /* only IPv6 addresses carry it */
-    for (int tries = 0; tries < 32; tries++) {
-        struct sockaddr_storage local;
-        struct sockaddr_un un;
-        uint16_t port = unsock_pseudo_port();
-        socklen_t llen = unsock_cfg.peer_loopback ? unsock_other_end(&toward, port, &local)
-                                                  : unsock_client_address(&toward, unsock_pid(), uid, port, &local);
-        if (unsock_real.bind(tmp, (const struct sockaddr *)&un, unsock_client_name(&local, &un)) == 0) {
-            s->local = local;
-            s->local_len = llen;
-            break;
-        }
-        if (errno != EADDRINUSE)
-            break;
-    }
-    errno = saved;
-}
-
 /* connect of a new unix socket for fd (a datagram one bound first). */
 static int apply_connect(int fd, const struct unsock_query *q, struct unsock_plan *p)
 {
@@ -292,8 +263,9 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
         abandon(tmp, s);
         return -1;
     }
-    if (q->type == SOCK_STREAM)
-        name_client(tmp, s, q);
+    if (q->type == SOCK_STREAM) /* named with its address, which the server then reports */
+        s->local_len = unsock_name_client(tmp, q->addr, unsock_pid(),
+                                          q->addr->sa_family == AF_INET6 ? geteuid() : 0, &s->local);
     rc = unsock_real.connect(tmp, (const struct sockaddr *)&p->un, p->un_len);
     if (rc != 0 && errno == ECONNREFUSED && control_file(fd, q, p, tmp, s, &rc))
         return rc;

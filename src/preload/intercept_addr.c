@@ -1,17 +1,16 @@
 /* accept, accept4, getsockname, getpeername: converted sockets report the
  * IP addresses the program expects, never AF_UNIX ones. */
-#define _GNU_SOURCE /* struct ucred */
 #include "fdtable.h"
 #include "init.h"
 #include "log.h"
 #include "names.h"
-#include "peer.h"
 #include "real.h"
 #include "sockaddr.h"
 #include "sockopts.h"
 
 #include <errno.h>
 #include <linux/vm_sockets.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool converting_foreign(void)
@@ -33,39 +32,6 @@ static socklen_t foreign_addr(const struct sockaddr_storage *got, socklen_t gotl
         return unsock_fake_addr(0, out);
     memcpy(out, got, gotlen);
     return gotlen;
-}
-
-/* The address of the peer of accepted connection c, whose own socket is s
- * (the listener's family and address) and its peer's unix address un: the
- * one a client under unsock named its socket with, else one made of the
- * peer's credentials (core/peer.h). */
-static socklen_t peer_address(int c, const struct usock *ls, const struct sockaddr_un *un, socklen_t len,
-                              struct sockaddr_storage *out)
-{
-    struct sockaddr_storage named;
-    socklen_t nlen, got = 0;
-    if (unsock_client_name_parse(un, len, &named, &nlen))
-        got = unsock_address_as(ls->family, &named, out);
-    struct ucred cred = {0};
-    socklen_t clen = sizeof(cred);
-    bool know = (got == 0 || unsock_cfg.debug) &&
-                unsock_real.getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
-    if (got == 0) {
-        struct sockaddr_storage toward = ls->local;
-        if (ls->local_len == 0)
-            toward.ss_family = (sa_family_t)ls->family;
-        got = unsock_cfg.peer_loopback ? unsock_other_end(&toward, unsock_pseudo_port(), out)
-                                       : unsock_client_address(&toward, cred.pid, cred.uid, unsock_pseudo_port(), out);
-    }
-    if (unsock_cfg.debug) {
-        char where[160];
-        unsock_addr_describe((const struct sockaddr *)out, got, where, sizeof(where));
-        if (know)
-            unsock_log_line("accept fd %d: peer %s is pid %d uid %u", c, where, (int)cred.pid, (unsigned)cred.uid);
-        else
-            unsock_log_line("accept fd %d: peer %s", c, where);
-    }
-    return got;
 }
 
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
@@ -99,7 +65,10 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         for (size_t i = 0; i < ls->nopts; i++)
             unsock_opt_store(s, ls->opts[i].level, ls->opts[i].name, ls->opts[i].val, ls->opts[i].len);
         unsock_unlock();
-        s->peer_len = peer_address(c, s, (const struct sockaddr_un *)&peer, plen, &s->peer);
+        char what[32];
+        snprintf(what, sizeof(what), "accept fd %d", c);
+        s->peer_len = unsock_accepted_peer(c, s->family, &s->local, s->local_len, (const struct sockaddr_un *)&peer,
+                                           plen, what, &s->peer);
         shown = s->peer;
         shownlen = s->peer_len;
         unsock_fd_set(c, s);

@@ -1,12 +1,17 @@
+#define _GNU_SOURCE /* struct ucred */
 #include "sockaddr.h"
 
+#include "log.h"
 #include "match.h"
+#include "peer.h"
+#include "real.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static bool v4_mapped(const struct in6_addr *a)
@@ -114,4 +119,60 @@ int unsock_copy_out(void *dst, socklen_t *dstlen, const void *src, socklen_t src
     }
     *dstlen = report_full ? srclen : n;
     return 0;
+}
+
+/* The address a process has toward `toward`, by the configuration. */
+static socklen_t client_address(const struct sockaddr_storage *toward, pid_t pid, uid_t uid, uint16_t port,
+                                struct sockaddr_storage *out)
+{
+    return unsock_cfg.peer_loopback ? unsock_other_end(toward, port, out)
+                                    : unsock_client_address(toward, pid, uid, port, out);
+}
+
+socklen_t unsock_name_client(int sock, const struct sockaddr *dest, pid_t pid, uid_t uid,
+                             struct sockaddr_storage *local)
+{
+    int saved = errno;
+    struct sockaddr_storage toward;
+    memcpy(&toward, dest, unsock_inet_len(dest->sa_family));
+    socklen_t named = 0;
+    for (int tries = 0; tries < 32 && named == 0; tries++) {
+        struct sockaddr_un un;
+        socklen_t len = client_address(&toward, pid, uid, unsock_pseudo_port(), local);
+        if (unsock_real.bind(sock, (const struct sockaddr *)&un, unsock_client_name(local, &un)) == 0)
+            named = len;
+        else if (errno != EADDRINUSE)
+            break;
+    }
+    errno = saved;
+    return named;
+}
+
+socklen_t unsock_accepted_peer(int conn, int family, const struct sockaddr_storage *local, socklen_t local_len,
+                               const struct sockaddr_un *un, socklen_t len, const char *what,
+                               struct sockaddr_storage *out)
+{
+    struct sockaddr_storage named;
+    socklen_t nlen, got = 0;
+    if (unsock_client_name_parse(un, len, &named, &nlen))
+        got = unsock_address_as(family, &named, out);
+    struct ucred cred = {0};
+    socklen_t clen = sizeof(cred);
+    bool know = (got == 0 || unsock_cfg.debug) &&
+                unsock_real.getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
+    if (got == 0) {
+        struct sockaddr_storage toward = *local;
+        if (local_len == 0)
+            toward.ss_family = (sa_family_t)family;
+        got = client_address(&toward, cred.pid, cred.uid, unsock_pseudo_port(), out);
+    }
+    if (unsock_cfg.debug) {
+        char where[160];
+        unsock_addr_describe((const struct sockaddr *)out, got, where, sizeof(where));
+        if (know)
+            unsock_log_line("%s: peer %s is pid %d uid %u", what, where, (int)cred.pid, (unsigned)cred.uid);
+        else
+            unsock_log_line("%s: peer %s", what, where);
+    }
+    return got;
 }

@@ -26,6 +26,24 @@ socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, s
 /* A port number for an unnamed unix endpoint (clients, accepted peers). */
 uint16_t unsock_pseudo_port(void);
 
+/* Name the stream client socket sock (AF_UNIX) with the address process
+ * pid (user uid, only IPv6 addresses carry it) has toward dest, with a free
+ * pseudo port (core/peer.h; TCP's picture with UNSOCK_PEER_LOOPBACK), so
+ * that the server reports the same. That address in *local and its length,
+ * or 0 when the socket stays unnamed (every name tried was taken); errno
+ * is kept. */
+socklen_t unsock_name_client(int sock, const struct sockaddr *dest, pid_t pid, uid_t uid,
+                             struct sockaddr_storage *local);
+
+/* The address of the peer of accepted connection conn, on a listener of
+ * `family` bound at local (local_len 0: not known), whose unix address is
+ * un: the one a client under unsock named its socket with, else one made
+ * of its credentials (SO_PEERCRED). With the decision log on, a line
+ * "WHAT: peer ADDRESS is pid P uid U". */
+socklen_t unsock_accepted_peer(int conn, int family, const struct sockaddr_storage *local, socklen_t local_len,
+                               const struct sockaddr_un *un, socklen_t len, const char *what,
+                               struct sockaddr_storage *out);
+
 /* Copy src out to a caller's buffer as the kernel does: truncated to
  * *dstlen, which then becomes srclen (report_full: getsockname, accept) or
  * what was copied (getsockopt). NULL dst with a zero length is legal. */

@@ -5,7 +5,6 @@
 #include "firecracker.h"
 #include "log.h"
 #include "notif.h"
-#include "peer.h"
 #include "plan.h"
 #include "sockaddr.h"
 #include "sockets.h"
@@ -260,24 +259,6 @@ static bool in_thread(void *(*fn)(void *), void *arg)
     return ok;
 }
 
-/* A stream client's name carries its address to the server (core/peer.h). */
-static void name_client(int sock, const struct call *c, const struct sockaddr *dest, struct sockaddr_storage *local,
-                        socklen_t *local_len)
-{
-    struct sockaddr_storage toward;
-    memcpy(&toward, dest, unsock_inet_len(dest->sa_family));
-    pid_t pid = target_pid(c->tid);
-    uid_t uid = toward.ss_family == AF_INET6 ? target_uid(c->tid) : 0; /* only IPv6 addresses carry it */
-    for (int tries = 0; tries < 32; tries++) {
-        uint16_t port = unsock_pseudo_port();
-        *local_len = unsock_cfg.peer_loopback ? unsock_other_end(&toward, port, local)
-                                              : unsock_client_address(&toward, pid, uid, port, local);
-        struct sockaddr_un un;
-        if (bind(sock, (const struct sockaddr *)&un, unsock_client_name(local, &un)) == 0 || errno != EADDRINUSE)
-            return;
-    }
-}
-
 /* A socket of another family: the record of a vsock= / tipc= rule or a
  * control file (a Firecracker multiplexer is the preload engine's only). */
 static int apply_record(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
@@ -319,7 +300,11 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
     struct sockaddr_storage local, peer;
     socklen_t local_len = 0, peer_len = unsock_inet_len(q->addr->sa_family);
     memcpy(&peer, q->addr, peer_len);
-    name_client(sock, c, q->addr, &local, &local_len);
+    /* named with its address, which the server then reports (TCP's picture if no name is free) */
+    local_len = unsock_name_client(sock, q->addr, target_pid(c->tid),
+                                   q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &local);
+    if (local_len == 0)
+        local_len = unsock_other_end((const struct sockaddr_storage *)q->addr, unsock_pseudo_port(), &local);
     if (connect(sock, (const struct sockaddr *)&p->un, p->un_len) != 0) {
         int err = errno;
         if (err == ECONNREFUSED && p->may_be_control && unsock_plan_control_file(p, q, err)) {
@@ -461,33 +446,16 @@ struct acceptance {
     struct ssock listener;
 };
 
-/* The peer's address as unsock gives it (core/peer.h). */
-static socklen_t peer_of(int conn, const struct ssock *ls, const struct sockaddr_un *un, socklen_t len,
-                         struct sockaddr_storage *out)
-{
-    struct sockaddr_storage named;
-    socklen_t nlen, got = 0;
-    if (unsock_client_name_parse(un, len, &named, &nlen))
-        got = unsock_address_as(ls->family, &named, out);
-    if (got != 0)
-        return got;
-    struct ucred cred = {0};
-    socklen_t clen = sizeof(cred);
-    (void)getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
-    struct sockaddr_storage toward = ls->local;
-    if (ls->local_len == 0)
-        toward.ss_family = (sa_family_t)ls->family;
-    return unsock_cfg.peer_loopback ? unsock_other_end(&toward, unsock_pseudo_port(), out)
-                                    : unsock_client_address(&toward, cred.pid, cred.uid, unsock_pseudo_port(), out);
-}
-
 /* Hand conn to the caller as accept would; 0 or an errno. */
 static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un, socklen_t ulen)
 {
     struct call *c = &a->c;
     int flags = c->n.data.nr == __NR_accept4 ? (int)c->n.data.args[3] : 0;
     struct sockaddr_storage peer;
-    socklen_t plen = peer_of(conn, &a->listener, un, ulen, &peer);
+    char what[32];
+    snprintf(what, sizeof(what), "accept on fd %d", c->fd);
+    socklen_t plen = unsock_accepted_peer(conn, a->listener.family, &a->listener.local, a->listener.local_len, un,
+                                          ulen, what, &peer);
     uint64_t addr = c->n.data.args[1], lenp = c->n.data.args[2];
     if (addr != 0) {
         socklen_t room;
@@ -503,11 +471,6 @@ static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un,
         return errno;
     remember(conn, a->listener.family, a->listener.type, &a->listener.local, a->listener.local_len, &peer, plen,
              &a->listener, -1);
-    if (unsock_cfg.debug) {
-        char where[160];
-        unsock_addr_describe((const struct sockaddr *)&peer, plen, where, sizeof(where));
-        unsock_log_line("accept on fd %d: peer %s", c->fd, where);
-    }
     return notif_install(c->listener, c->n.id, conn, -1, (flags & SOCK_CLOEXEC) != 0) < 0 ? errno : 0;
 }
 
