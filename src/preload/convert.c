@@ -200,19 +200,13 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
     int tmp = prepare(fd, q, AF_UNIX, &s), rc, shared = -1;
     if (tmp < 0)
         return -1;
+    rc = unsock_bind_plan(tmp, q, p);
     uint16_t port = p->port;
-    if (p->kind == PLAN_BLACKHOLE) {
-        rc = unsock_bind_blackhole(tmp);
-    } else if (p->free_port) {
-        rc = unsock_bind_free_port(tmp, q, p);
-        port = p->port;
-    } else {
-        rc = unsock_bind_unix(tmp, p, true);
-        if (rc != 0 && errno == EADDRINUSE && control_file(fd, q, p, tmp, s, &rc))
-            return rc;
-        if (rc != 0 && errno == EADDRINUSE && p->un.sun_path[0] != '\0')
-            rc = unsock_share_or_take_over(fd, q, p, &tmp, &shared);
-    }
+    bool in_use = rc != 0 && errno == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port;
+    if (in_use && control_file(fd, q, p, tmp, s, &rc))
+        return rc;
+    if (in_use && p->un.sun_path[0] != '\0')
+        rc = unsock_share_or_take_over(fd, q, p, &tmp, &shared);
     if (rc != 0) {
         unsock_log_plan(fd, q, p, errno, NULL);
         abandon(tmp, s);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "names.h"
 #include "real.h"
+#include "sockaddr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,14 +49,6 @@ void unsock_control_apply_params(int fd, const struct unsock_control *c)
 
 /* ---- Firecracker host-side handshake (firecracker docs/vsock.md) ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0; /* cannot fail for CLOCK_MONOTONIC; bounds stay finite */
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* sock's SO_SNDTIMEO or SO_RCVTIMEO in milliseconds, the default if unset. */
 static int64_t timeout_ms(int sock, int name)
 {
@@ -72,7 +65,7 @@ static int64_t timeout_ms(int sock, int name)
 static int wait_until(int sock, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - unsock_now_ms();
         if (left <= 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -109,7 +102,7 @@ static int fc_connect(int sock, const struct unsock_control *c, int64_t deadline
             return -1;
         /* The multiplexer's backlog is full: a unix socket has no readiness
          * for that, so retry after a short pause until the deadline. */
-        if (now_ms() >= deadline) {
+        if (unsock_now_ms() >= deadline) {
             errno = ETIMEDOUT;
             return -1;
         }
@@ -217,7 +210,7 @@ int unsock_control_firecracker(int sock, const struct unsock_control *c, const c
     int r = -1;
     char reply[FC_REPLY_MAX + 2] = "";
     unsock_debug("firecracker %s: connecting to multiplexer %s (bound %lld ms)", path, proxy, (long long)send_ms);
-    if (fc_connect(sock, c, now_ms() + send_ms) != 0) {
+    if (fc_connect(sock, c, unsock_now_ms() + send_ms) != 0) {
         unsock_debug("firecracker %s: multiplexer %s: %s", path, proxy, strerror(errno));
         goto out;
     }
@@ -228,12 +221,12 @@ int unsock_control_firecracker(int sock, const struct unsock_control *c, const c
         goto out;
     }
     unsock_debug("firecracker %s: sending CONNECT %u", path, vm.svm_port);
-    if (fc_send_all(sock, line, (size_t)len, now_ms() + send_ms) != 0) {
+    if (fc_send_all(sock, line, (size_t)len, unsock_now_ms() + send_ms) != 0) {
         unsock_debug("firecracker %s: sending CONNECT %u: %s", path, vm.svm_port, strerror(errno));
         goto out;
     }
     unsock_debug("firecracker %s: waiting for OK (bound %lld ms)", path, (long long)recv_ms);
-    if (fc_read_reply(sock, now_ms() + recv_ms, reply, sizeof(reply)) != 0) {
+    if (fc_read_reply(sock, unsock_now_ms() + recv_ms, reply, sizeof(reply)) != 0) {
         char shown[4 * sizeof(reply) + 1];
         printable(reply, shown, sizeof(shown));
         unsock_debug("firecracker %s: reply \"%s\": %s", path, shown,

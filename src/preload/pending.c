@@ -4,6 +4,7 @@
 #include "convert.h"
 #include "log.h"
 #include "real.h"
+#include "sockaddr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,13 +43,6 @@ static int waiting_socket(int nonblock)
         return -1;
     }
     return w;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Whether fd still holds the waiting socket of attempt a; lock held. */
@@ -124,12 +118,12 @@ static void *connect_later(void *arg)
     if (fl < 0 || !timeo || unsock_real.fcntl(a->tmp, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
         unsock_real.setsockopt(a->tmp, SOL_SOCKET, SO_SNDTIMEO, &step, sizeof(step)) != 0)
         err = errno;
-    for (int64_t end = now_ms() + CONNECT_LATER_MS; err == 0;) {
+    for (int64_t end = unsock_now_ms() + CONNECT_LATER_MS; err == 0;) {
         if (unsock_real.connect(a->tmp, (const struct sockaddr *)&a->un, a->len) == 0)
             break;
         if (errno != EAGAIN && errno != EINTR)
             err = errno == ENOENT ? ECONNREFUSED : errno;
-        else if (now_ms() > end)
+        else if (unsock_now_ms() > end)
             err = ETIMEDOUT;
         else if (still_waiting(a) != NULL)
             unsock_unlock();

@@ -29,7 +29,7 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
     q->converted = q->type != 0;
     if (q->converted) {
         q->domain = AF_UNIX;
-        q->connecting = unsock_fd_connecting(fd);
+        q->connecting = call == CALL_CONNECT && unsock_fd_connecting(fd); /* a lock: not on every send */
     }
     else if ((q->type = socket_kind(fd, &q->domain)) < 0)
         return -1;

@@ -82,6 +82,14 @@ socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, s
     return len;
 }
 
+int64_t unsock_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0; /* cannot fail for CLOCK_MONOTONIC; bounds stay finite */
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 uint16_t unsock_pseudo_port(void)
 {
     /* Cycle through the kernel's default ephemeral range, from a random

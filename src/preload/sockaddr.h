@@ -23,6 +23,9 @@ socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, st
  * through unsock. */
 socklen_t unsock_reply_addr(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out);
 
+/* CLOCK_MONOTONIC in milliseconds, for bounded waits. */
+int64_t unsock_now_ms(void);
+
 /* A port number for an unnamed unix endpoint (clients, accepted peers). */
 uint16_t unsock_pseudo_port(void);
 

@@ -242,3 +242,12 @@ int unsock_bind_blackhole(int fd)
     errno = saved;
     return rc;
 }
+
+int unsock_bind_plan(int fd, const struct unsock_query *q, struct unsock_plan *p)
+{
+    if (p->kind == PLAN_BLACKHOLE)
+        return unsock_bind_blackhole(fd);
+    if (p->free_port)
+        return unsock_bind_free_port(fd, q, p);
+    return unsock_bind_unix(fd, p, true);
+}

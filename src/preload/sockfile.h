@@ -40,4 +40,8 @@ int unsock_bind_free_port(int fd, const struct unsock_query *q, struct unsock_pl
 /* Bound to a path that is removed at once, so nothing can reach it. */
 int unsock_bind_blackhole(int fd);
 
+/* bind fd to p's target, whichever of the three above it is (p->port says
+ * which port a free one was). */
+int unsock_bind_plan(int fd, const struct unsock_query *q, struct unsock_plan *p);
+
 #endif

@@ -200,13 +200,6 @@ struct later {
     socklen_t un_len;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A connect to a full backlog: a blocking connect of our own, a fifth of a
  * second at a time, answered EINTR when the caller has a signal waiting.
  * The caller waits (the descriptor cannot be swapped once it is answered):
@@ -225,7 +218,7 @@ static void *connect_later(void *arg)
             err = ECANCELED;
         else if (target_signalled(l->c.tid))
             err = EINTR;
-        else if (now_ms() > l->give_up_ms)
+        else if (unsock_now_ms() > l->give_up_ms)
             err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
     }
     if (err == 0) {
@@ -321,7 +314,7 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
                 *l = (struct later){.c = *c, .sock = sock, .local = local, .local_len = local_len, .peer = peer,
                                     .peer_len = peer_len, .un = p->un, .un_len = p->un_len,
                                     .ino = fstat(sock, &st) == 0 ? st.st_ino : 0,
-                                    .give_up_ms = (c->flags & O_NONBLOCK) ? now_ms() + 2000 : INT64_MAX};
+                                    .give_up_ms = (c->flags & O_NONBLOCK) ? unsock_now_ms() + 2000 : INT64_MAX};
                 read_options(c->dup, &l->options);
                 if (in_thread(connect_later, l)) {
                     unsock_log_plan(c->fd, q, p, 0, " (waiting: the backlog is full)");
@@ -362,21 +355,15 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
     int sock = new_socket(c, AF_UNIX), rc;
     if (sock < 0)
         return errno;
+    rc = unsock_bind_plan(sock, q, p);
     uint16_t port = p->port;
-    if (p->kind == PLAN_BLACKHOLE) {
-        rc = unsock_bind_blackhole(sock);
-    } else if (p->free_port) {
-        rc = unsock_bind_free_port(sock, q, p);
-        port = p->port;
-    } else {
-        rc = unsock_bind_unix(sock, p, true);
-        if (rc != 0 && errno == EADDRINUSE && p->may_be_control && unsock_plan_control_file(p, q, EADDRINUSE)) {
-            close(sock);
-            if (p->kind == PLAN_RECORD)
-                return apply_record(c, q, p);
-            unsock_log_plan(c->fd, q, p, 0, NULL);
-            return p->err;
-        }
+    if (rc != 0 && errno == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port && p->may_be_control &&
+        unsock_plan_control_file(p, q, EADDRINUSE)) {
+        close(sock);
+        if (p->kind == PLAN_RECORD)
+            return apply_record(c, q, p);
+        unsock_log_plan(c->fd, q, p, 0, NULL);
+        return p->err;
     }
     int err = rc == 0 ? 0 : errno;
     if (err == 0) {
