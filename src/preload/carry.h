@@ -5,7 +5,7 @@
 #ifndef UNSOCK_CARRY_H
 #define UNSOCK_CARRY_H
 
-#include "fdtable.h"
+#include "usock.h"
 
 /* The touched bit of an option, or 0 if it is not carried over. */
 uint64_t unsock_carry_bit(int level, int name);

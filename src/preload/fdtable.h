@@ -8,54 +8,7 @@
 #ifndef UNSOCK_FDTABLE_H
 #define UNSOCK_FDTABLE_H
 
-#include "common.h"
-
-#include <sys/stat.h>
-
-struct unsock_opt {
-    int level, name;
-    socklen_t len;
-    unsigned char val[32];
-};
-
-struct usock {
-    int refs;                         /* descriptors in this process */
-    int family;                       /* the family the program believes in */
-    int type;                         /* SOCK_STREAM, SOCK_DGRAM, ... */
-    struct sockaddr_storage local;    /* what getsockname() reports */
-    socklen_t local_len;
-    struct sockaddr_storage peer;     /* what getpeername() reports */
-    socklen_t peer_len;
-    /* A datagram socket "connected" to a port nobody served yet: UDP's
-     * connect succeeds regardless, so the unix connect is retried at the
-     * next send (ECONNREFUSED until the server is there, as on Linux). */
-    bool peer_pending;
-    /* A stream connect that found the listener's backlog full goes on in
-     * the background (pending.h): the number of that attempt (0: none),
-     * and the error it ended with, for SO_ERROR. */
-    unsigned connecting;
-    int connect_error;
-
-    /* The socket file created by bind() in this process or in the one it
-     * was forked from. Whichever process closes the socket's last
-     * descriptor anywhere, or exits holding it, removes the file; so a
-     * forked child closing its copy keeps it, and a daemon's child that
-     * outlives its parent removes it in the end. A process that closed its
-     * copy before others did checks again when it exits. */
-    bool owns_file;
-    dev_t file_dev;
-    ino_t file_ino;
-    ino_t sock_ino;
-    char path[UNSOCK_SUN_PATH_MAX + 1];
-    struct usock *owned_prev, *owned_next;
-
-    /* TCP- and IP-level options the program set (emulated). */
-    struct unsock_opt *opts;
-    size_t nopts, capopts;
-
-    /* Datagram peers known by a pseudo port (peers.h), or NULL. */
-    struct unsock_peers *peers;
-};
+#include "usock.h"
 
 void unsock_lock(void);
 void unsock_unlock(void);

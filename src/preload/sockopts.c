@@ -105,28 +105,55 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
 }
 
 
+/* Room for the kernel's struct tcp_info, which grows with new kernels. */
+#define TCP_INFO_MAX 512
+
 /* What a loopback TCP connection reports as its segment size. */
 #define LOOPBACK_MSS 65483
 
+/* The size of the running kernel's struct tcp_info, which is what a real
+ * TCP socket reports (longer than the C library's, and musl's differs from
+ * glibc's); asked once of a scratch TCP socket. */
+static socklen_t kernel_tcp_info_size(void)
+{
+    static _Atomic socklen_t size; /* 0: not asked yet; a race asks twice, with the same answer */
+    if (size == 0) {
+        unsigned char buf[TCP_INFO_MAX];
+        socklen_t len = sizeof(buf);
+        int fd = unsock_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && unsock_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, buf, &len) == 0)
+            size = len;
+        else
+            size = sizeof(struct tcp_info);
+        if (fd >= 0)
+            unsock_close_keep_errno(fd);
+    }
+    return size;
+}
+
 static int tcp_info(int fd, void *val, socklen_t *len)
 {
-    struct tcp_info ti;
-    memset(&ti, 0, sizeof(ti));
+    union {
+        struct tcp_info ti;
+        unsigned char bytes[TCP_INFO_MAX];
+    } info;
+    struct tcp_info *ti = &info.ti;
+    memset(&info, 0, sizeof(info));
     int listening = 0;
     socklen_t ll = sizeof(listening);
     if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0)
         return -1;
-    ti.tcpi_state = listening ? 10 /* TCP_LISTEN */ : 1 /* TCP_ESTABLISHED */;
-    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = ti.tcpi_advmss = LOOPBACK_MSS;
-    ti.tcpi_pmtu = 65535;
-    ti.tcpi_rtt = 10;
-    ti.tcpi_rttvar = 5;
-    ti.tcpi_rto = 200000;
-    ti.tcpi_ato = 40000;
-    ti.tcpi_snd_cwnd = 10;
-    ti.tcpi_snd_ssthresh = 0x7fffffff;
-    ti.tcpi_rcv_space = LOOPBACK_MSS;
-    return unsock_copy_out(val, len, &ti, sizeof(ti), false);
+    ti->tcpi_state = listening ? 10 /* TCP_LISTEN */ : 1 /* TCP_ESTABLISHED */;
+    ti->tcpi_snd_mss = ti->tcpi_rcv_mss = ti->tcpi_advmss = LOOPBACK_MSS;
+    ti->tcpi_pmtu = 65535;
+    ti->tcpi_rtt = 10;
+    ti->tcpi_rttvar = 5;
+    ti->tcpi_rto = 200000;
+    ti->tcpi_ato = 40000;
+    ti->tcpi_snd_cwnd = 10;
+    ti->tcpi_snd_ssthresh = 0x7fffffff;
+    ti->tcpi_rcv_space = LOOPBACK_MSS;
+    return unsock_copy_out(val, len, info.bytes, kernel_tcp_info_size(), false);
 }
 
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
@@ -151,4 +178,25 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
     int r = unsock_real.getsockopt(scratch, level, name, val, len);
     unsock_close_keep_errno(scratch);
     return r;
+}
+
+static int int_out(void *val, socklen_t *len, int v)
+{
+    return unsock_copy_out(val, len, &v, sizeof(v), false);
+}
+
+int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
+{
+    if (level == SOL_SOCKET && name == SO_DOMAIN)
+        return int_out(val, len, s->family);
+    if (level == SOL_SOCKET && name == SO_PROTOCOL)
+        return int_out(val, len, s->type == SOCK_STREAM ? IPPROTO_TCP : s->type == SOCK_DGRAM ? IPPROTO_UDP : 0);
+    if (level == SOL_SOCKET && name == SO_ERROR && s->connect_error != 0) {
+        int r = int_out(val, len, s->connect_error); /* a connect completed later failed (pending.h) */
+        s->connect_error = 0;
+        return r;
+    }
+    if (unsock_opt_emulated(level))
+        return unsock_opt_get(s, fd, level, name, val, len);
+    return 1;
 }

@@ -9,7 +9,7 @@
 #ifndef UNSOCK_SOCKOPTS_H
 #define UNSOCK_SOCKOPTS_H
 
-#include "fdtable.h"
+#include "usock.h"
 
 /* True for the levels that are emulated rather than passed to the kernel. */
 bool unsock_opt_emulated(int level);
@@ -17,6 +17,10 @@ bool unsock_opt_emulated(int level);
 /* setsockopt/getsockopt on a converted socket; lock held by the caller. */
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
+
+/* getsockopt on a converted socket at any level (lock held): as getsockopt,
+ * or 1 when the option is the unix socket's own, for the kernel to answer. */
+int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
 /* Whether an int option was set to a non-zero value (lock held). */
 bool unsock_opt_enabled(const struct usock *s, int level, int name);

@@ -24,8 +24,8 @@
 #define IF_EQ(value, yes, no) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (value), (yes), (no))
 #define RETURN(what) BPF_STMT(BPF_RET | BPF_K, (what))
 
-/* The socket option levels whose options a converted socket emulates; and
- * at SOL_SOCKET, SO_DOMAIN and SO_PROTOCOL, which would say AF_UNIX. */
+/* getsockopt at the levels whose options a converted socket emulates, and
+ * at SOL_SOCKET SO_DOMAIN and SO_PROTOCOL, which would say AF_UNIX. */
 static struct sock_filter program[] = {
     LOAD(arch),
     IF_EQ(ARCH, 1, 0),
@@ -43,7 +43,7 @@ static struct sock_filter program[] = {
     IF_EQ(__NR_accept4, 13, 0),
     IF_EQ(__NR_getsockname, 12, 0),
     IF_EQ(__NR_getpeername, 11, 0),
-    IF_EQ(__NR_setsockopt, 1, 0),
+    IF_EQ(__NR_setsockopt, 10, 0), /* every level: what is set before a conversion is carried over */
     IF_EQ(__NR_getsockopt, 0, 8),
     ARG_LOW(1),
     IF_EQ(0 /* IPPROTO_IP */, 7, 0),

@@ -1,6 +1,5 @@
 #include "sockets.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,13 @@ struct ssock *socks_find(ino_t ino)
         if (s->ino == ino)
             return s;
     return NULL;
+}
+
+static void forget(struct ssock *s)
+{
+    free(s->u.opts);
+    free(s->u.peers);
+    free(s);
 }
 
 static int cmp_ino(const void *a, const void *b)
@@ -74,7 +80,7 @@ static void prune(void)
             if (bsearch(&(*p)->ino, live, n, sizeof(*live), cmp_ino) == NULL) {
                 struct ssock *gone = *p;
                 *p = gone->next;
-                free(gone);
+                forget(gone);
             } else {
                 p = &(*p)->next;
             }
@@ -95,41 +101,35 @@ struct ssock *socks_add(ino_t ino, int family, int type)
         s->next = *bucket(ino);
         *bucket(ino) = s;
     } else {
-        struct ssock *next = s->next;
-        memset(s, 0, sizeof(*s));
-        s->ino = ino;
-        s->next = next;
+        free(s->u.opts);
+        free(s->u.peers);
+        memset(&s->u, 0, sizeof(s->u));
     }
-    s->family = family;
-    s->type = type;
+    s->u.family = family;
+    s->u.type = type;
     return s;
 }
 
-int socks_opt_set(struct ssock *s, int level, int name, const void *val, socklen_t len)
+#define TOUCHED 1024
+
+static struct {
+    ino_t ino;
+    uint64_t bits;
+} touched[TOUCHED];
+
+void socks_touch(ino_t ino, uint64_t bits)
 {
-    if (len > sizeof(s->opts[0].val)) {
-        errno = EINVAL;
-        return -1;
-    }
-    struct ssock_opt *o = (struct ssock_opt *)socks_opt_get(s, level, name);
-    if (o == NULL) {
-        if (s->nopts == SSOCK_OPTS) {
-            errno = ENOMEM;
-            return -1;
-        }
-        o = &s->opts[s->nopts++];
-        o->level = level;
-        o->name = name;
-    }
-    o->len = len;
-    memcpy(o->val, val, len);
-    return 0;
+    unsigned i = (unsigned)(ino % TOUCHED);
+    if (touched[i].ino != ino)
+        touched[i].ino = ino, touched[i].bits = 0;
+    touched[i].bits |= bits;
 }
 
-const struct ssock_opt *socks_opt_get(const struct ssock *s, int level, int name)
+uint64_t socks_touched(ino_t ino)
 {
-    for (size_t i = 0; i < s->nopts; i++)
-        if (s->opts[i].level == level && s->opts[i].name == name)
-            return &s->opts[i];
-    return NULL;
+    unsigned i = (unsigned)(ino % TOUCHED);
+    if (touched[i].ino != ino)
+        return 0;
+    touched[i].ino = 0;
+    return touched[i].bits;
 }

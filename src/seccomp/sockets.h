@@ -4,26 +4,12 @@
 #ifndef UNSOCK_SOCKETS_H
 #define UNSOCK_SOCKETS_H
 
-#include <stdbool.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-
-#define SSOCK_OPTS 16
-
-struct ssock_opt {
-    int level, name;
-    socklen_t len;
-    unsigned char val[32];
-};
+#include "usock.h"
 
 struct ssock {
     struct ssock *next;
     ino_t ino;
-    int family, type;                /* what the program believes it has */
-    struct sockaddr_storage local, peer;
-    socklen_t local_len, peer_len;
-    struct ssock_opt opts[SSOCK_OPTS]; /* TCP- and IP-level options, emulated */
-    size_t nopts;
+    struct usock u; /* what the program believes it has, as in the preload engine */
 };
 
 void socks_lock(void);
@@ -37,8 +23,10 @@ struct ssock *socks_find(ino_t ino);
  * and then. */
 struct ssock *socks_add(ino_t ino, int family, int type);
 
-/* Set or get an emulated option of s; lock held. */
-int socks_opt_set(struct ssock *s, int level, int name, const void *val, socklen_t len);
-const struct ssock_opt *socks_opt_get(const struct ssock *s, int level, int name);
+/* What the program set on a socket that is not converted (yet): the bits
+ * of preload/carry.h by inode, forgotten when taken at its conversion (or
+ * when another socket's take their place; lock held). */
+void socks_touch(ino_t ino, uint64_t bits);
+uint64_t socks_touched(ino_t ino);
 
 #endif

@@ -1,0 +1,317 @@
+/* bind and connect: the decision core's plan for the call, applied to the
+ * caller's socket (a unix socket put in its place, or its own unix socket
+ * bound or connected in place). */
+#define _GNU_SOURCE
+#include "bindconnect.h"
+
+#include "addr.h"
+#include "call.h"
+#include "firecracker.h"
+#include "log.h"
+#include "notif.h"
+#include "plan.h"
+#include "sockaddr.h"
+#include "sockfile.h"
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the socket files bound for the tree, removed at the end when dead ---- */
+
+struct owned {
+    struct owned *next;
+    char path[UNSOCK_SUN_PATH_MAX + 1];
+    dev_t dev;
+    ino_t ino, sock_ino;
+    int type;
+};
+static struct owned *owned;
+static pthread_mutex_t owned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void own(int sock, const char *path, int type)
+{
+    struct stat st, sst;
+    struct owned *o = calloc(1, sizeof(*o));
+    if (o == NULL || lstat(path, &st) != 0 || fstat(sock, &sst) != 0) {
+        free(o);
+        return;
+    }
+    snprintf(o->path, sizeof(o->path), "%s", path);
+    o->dev = st.st_dev, o->ino = st.st_ino, o->sock_ino = sst.st_ino, o->type = type;
+    pthread_mutex_lock(&owned_lock);
+    o->next = owned;
+    owned = o;
+    pthread_mutex_unlock(&owned_lock);
+}
+
+void bindconnect_exit(void)
+{
+    pthread_mutex_lock(&owned_lock);
+    for (struct owned *o = owned, *next; o != NULL; o = next) {
+        next = o->next;
+        unsock_sockfile_release(o->path, o->dev, o->ino, o->sock_ino, o->type);
+        free(o);
+    }
+    owned = NULL;
+    pthread_mutex_unlock(&owned_lock);
+}
+
+/* The replacement's record: addresses, and the options carried from the
+ * program's socket. */
+static void record(int sock, const struct call *c, int family, const struct sockaddr_storage *local,
+                   socklen_t local_len, const struct sockaddr_storage *peer, socklen_t peer_len, struct usock *carried)
+{
+    if (remember(sock, family, c->type, local, local_len, peer, peer_len, carried) != NULL)
+        socks_unlock();
+    free(carried->opts);
+    carried->opts = NULL;
+}
+
+/* ---- connect to a full backlog ------------------------------------------ */
+
+struct later {
+    struct call c;
+    int sock;
+    int64_t give_up_ms; /* a non-blocking caller waits so long, then gets EAGAIN as from unix */
+    struct sockaddr_storage local, peer;
+    socklen_t local_len, peer_len;
+    struct sockaddr_un un;
+    socklen_t un_len;
+    struct usock carried;
+};
+
+/* A blocking connect of our own, a fifth of a second at a time, answered
+ * EINTR when the caller has a signal waiting. The caller waits (the
+ * descriptor cannot be swapped once it is answered): a non-blocking one at
+ * most two seconds. */
+static void *connect_later(void *arg)
+{
+    struct later *l = arg;
+    struct timeval step = {.tv_sec = 0, .tv_usec = 200000};
+    int err = 0;
+    if (fcntl(l->sock, F_SETFL, 0) != 0 || setsockopt(l->sock, SOL_SOCKET, SO_SNDTIMEO, &step, sizeof(step)))
+        err = errno;
+    while (err == 0 && connect(l->sock, (const struct sockaddr *)&l->un, l->un_len) != 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            err = errno == ENOENT ? ECONNREFUSED : errno;
+        else if (!call_valid(&l->c))
+            err = ECANCELED;
+        else if (target_signalled(l->c.tid))
+            err = EINTR;
+        else if (unsock_now_ms() > l->give_up_ms)
+            err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
+    }
+    if (err == 0) {
+        record(l->sock, &l->c, l->peer.ss_family, &l->local, l->local_len, &l->peer, l->peer_len, &l->carried);
+        if (call_install(&l->c, l->sock) != 0)
+            err = errno;
+    }
+    if (err != 0 && err != ECANCELED)
+        notif_fail(l->c.listener, l->c.n.id, err);
+    free(l->carried.opts);
+    close(l->sock);
+    close(l->c.dup);
+    free(l);
+    return NULL;
+}
+
+static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p, const struct sockaddr_storage *local,
+                          socklen_t local_len, const struct sockaddr_storage *peer, socklen_t peer_len,
+                          struct usock *carried)
+{
+    struct later *l = malloc(sizeof(*l));
+    if (l == NULL)
+        return false;
+    *l = (struct later){.c = *c, .sock = sock, .local = *local, .local_len = local_len, .peer = *peer,
+                        .peer_len = peer_len, .un = p->un, .un_len = p->un_len, .carried = *carried,
+                        .give_up_ms = (c->flags & O_NONBLOCK) ? unsock_now_ms() + 2000 : INT64_MAX};
+    if (!in_thread(connect_later, l)) {
+        free(l);
+        return false;
+    }
+    c->dup = -1;
+    carried->opts = NULL; /* the thread's now */
+    return true;
+}
+
+/* ---- the plans ------------------------------------------------------------ */
+
+/* A socket of another family: the record of a vsock= / tipc= rule or a
+ * control file (a Firecracker multiplexer is the preload engine's only). */
+static int apply_record(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
+{
+    sa_family_t family;
+    memcpy(&family, p->record.dest, sizeof(family));
+    if (p->firecracker) {
+        unsock_log_plan(c->fd, q, p, EOPNOTSUPP, " (Firecracker needs the preload engine)");
+        return ECONNREFUSED;
+    }
+    int sock = call_new_socket(c, family);
+    if (sock < 0)
+        return errno;
+    struct usock carried = {0};
+    carry_options(c, sock, &carried);
+    unsock_control_apply_params(sock, &p->record);
+    const struct sockaddr *dest = (const struct sockaddr *)p->record.dest;
+    int rc = q->call == CALL_BIND ? bind(sock, dest, p->record.dest_len) : connect(sock, dest, p->record.dest_len);
+    int err = rc == 0 || (errno == EINPROGRESS && q->call != CALL_BIND) ? 0 : errno;
+    if (err == 0) {
+        struct sockaddr_storage ip;
+        socklen_t len = unsock_inet_len(q->addr->sa_family);
+        memcpy(&ip, q->addr, len);
+        if (q->call == CALL_BIND)
+            record(sock, c, q->addr->sa_family, &ip, len, NULL, 0, &carried);
+        else
+            record(sock, c, q->addr->sa_family, NULL, 0, &ip, len, &carried);
+        if (call_install(c, sock) != 0)
+            err = errno;
+    }
+    free(carried.opts);
+    unsock_log_plan(c->fd, q, p, err, rc != 0 && err == 0 ? " (in progress)" : NULL);
+    close(sock);
+    return err;
+}
+
+/* The call found a control file where the plan's socket would be: its
+ * record decides (p refined). */
+static int apply_control(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
+{
+    if (p->kind == PLAN_RECORD)
+        return apply_record(c, q, p);
+    unsock_log_plan(c->fd, q, p, 0, NULL);
+    return p->err;
+}
+
+/* connect of a stream socket to a unix address. */
+static int apply_connect(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
+{
+    int sock = call_new_socket(c, AF_UNIX);
+    if (sock < 0)
+        return errno;
+    struct usock carried = {0};
+    carry_options(c, sock, &carried);
+    struct sockaddr_storage local, peer;
+    socklen_t local_len, peer_len = unsock_inet_len(q->addr->sa_family);
+    memcpy(&peer, q->addr, peer_len);
+    /* named with its address, which the server then reports (TCP's picture if no name is free) */
+    local_len = unsock_name_client(sock, q->addr, target_pid(c->tid),
+                                   q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &local);
+    if (local_len == 0)
+        local_len = unsock_other_end((const struct sockaddr_storage *)q->addr, unsock_pseudo_port(), &local);
+    int err = connect(sock, (const struct sockaddr *)&p->un, p->un_len) == 0 ? 0 : errno;
+    if (err == ECONNREFUSED && p->may_be_control && unsock_plan_control_file(p, q, err)) {
+        free(carried.opts);
+        close(sock);
+        return apply_control(c, q, p);
+    }
+    if (err == EAGAIN && wait_for_room(c, sock, p, &local, local_len, &peer, peer_len, &carried)) {
+        unsock_log_plan(c->fd, q, p, 0, " (waiting: the backlog is full)");
+        return -1; /* the thread answers */
+    }
+    if (err == 0) {
+        record(sock, c, q->addr->sa_family, &local, local_len, &peer, peer_len, &carried);
+        err = call_install(c, sock) == 0 ? 0 : errno;
+    }
+    err = err == ENOENT ? ECONNREFUSED : err;
+    free(carried.opts);
+    close(sock);
+    unsock_log_plan(c->fd, q, p, err, NULL);
+    return err;
+}
+
+/* bind or connect of the program's own unix socket, done on our descriptor
+ * of it (the same socket). */
+static int apply_in_place(struct call *c, const struct unsock_query *q, const struct unsock_plan *p)
+{
+    int rc = p->kind == PLAN_BLACKHOLE ? unsock_bind_blackhole(c->dup)
+             : q->call == CALL_BIND    ? unsock_bind_unix(c->dup, p, true)
+                                       : connect(c->dup, (const struct sockaddr *)&p->un, p->un_len);
+    int err = rc == 0 ? 0 : errno == ENOENT ? ECONNREFUSED : errno;
+    unsock_log_plan(c->fd, q, p, err, NULL);
+    if (err == 0)
+        notif_return(c->listener, c->n.id, 0);
+    return err;
+}
+
+/* bind of a stream socket to a unix address (or a blackhole). */
+static int apply_bind(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
+{
+    int sock = call_new_socket(c, AF_UNIX);
+    if (sock < 0)
+        return errno;
+    struct usock carried = {0};
+    carry_options(c, sock, &carried);
+    int err = unsock_bind_plan(sock, q, p) == 0 ? 0 : errno;
+    if (err == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port && p->may_be_control &&
+        unsock_plan_control_file(p, q, EADDRINUSE)) {
+        free(carried.opts);
+        close(sock);
+        return apply_control(c, q, p);
+    }
+    if (err == 0) {
+        struct sockaddr_storage local;
+        socklen_t len = unsock_inet_len(q->addr->sa_family);
+        memcpy(&local, q->addr, len);
+        ((struct sockaddr_in *)&local)->sin_port = htons(p->port != 0 ? p->port : unsock_pseudo_port());
+        record(sock, c, q->addr->sa_family, &local, len, NULL, 0, &carried);
+        if (call_install(c, sock) != 0)
+            err = errno;
+        else if (p->kind == PLAN_UNIX && p->owns_file)
+            own(sock, p->un.sun_path, c->type);
+    }
+    free(carried.opts);
+    unsock_log_plan(c->fd, q, p, err, NULL);
+    close(sock);
+    return err;
+}
+
+void on_bind_connect(struct call *c, enum unsock_call call)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = (socklen_t)c->n.data.args[2];
+    if (len < sizeof(sa_family_t) || len > sizeof(addr) || target_read(c->tid, c->n.data.args[1], &addr, len) != 0 ||
+        !unsock_plan_may_match(&unsock_ruleset, (const struct sockaddr *)&addr, len) || !call_socket(c) ||
+        !call_describe(c))
+        return call_pass(c);
+    struct usock *rec = call_converted(c);
+    struct unsock_query q = {.call = call, .domain = c->domain, .type = c->type, .converted = rec != NULL,
+                             .addr = (const struct sockaddr *)&addr, .len = len};
+    if (rec != NULL)
+        socks_unlock();
+    struct unsock_plan p;
+    unsock_plan(&unsock_ruleset, &q, &p);
+    int err;
+    switch (p.kind) {
+    case PLAN_NATIVE:
+        if (p.rule != NULL || unsock_is_ip(q.addr, q.len))
+            unsock_log_plan(c->fd, &q, &p, 0, NULL);
+        return call_pass(c);
+    case PLAN_REJECT:
+        unsock_log_plan(c->fd, &q, &p, 0, NULL);
+        return notif_fail(c->listener, c->n.id, p.err);
+    case PLAN_SYSTEMD:
+        unsock_log_plan(c->fd, &q, &p, EADDRNOTAVAIL, " (systemd sockets need the preload engine)");
+        return notif_fail(c->listener, c->n.id, EADDRNOTAVAIL);
+    default:
+        break;
+    }
+    if (c->type != SOCK_STREAM) {
+        unsock_log_plan(c->fd, &q, &p, 0, " (left to the kernel: the seccomp engine converts stream sockets)");
+        return call_pass(c);
+    }
+    if (p.in_place) /* the program's unix socket (from-unix, or converted already): done on it */
+        err = apply_in_place(c, &q, &p);
+    else if (p.kind == PLAN_RECORD)
+        err = apply_record(c, &q, &p);
+    else
+        err = call == CALL_BIND ? apply_bind(c, &q, &p) : apply_connect(c, &q, &p);
+    if (err > 0)
+        notif_fail(c->listener, c->n.id, err);
+}

@@ -1,0 +1,149 @@
+#define _GNU_SOURCE
+#include "call.h"
+
+#include "carry.h"
+#include "notif.h"
+#include "sockopts.h"
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool call_valid(const struct call *c)
+{
+    return notif_valid(c->listener, c->n.id);
+}
+
+void call_pass(struct call *c)
+{
+    notif_continue(c->listener, c->n.id);
+}
+
+bool call_socket(struct call *c)
+{
+    struct stat st;
+    c->dup = target_dup(c->tid, c->fd);
+    if (c->dup < 0 || fstat(c->dup, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return false;
+    c->ino = st.st_ino;
+    return call_valid(c);
+}
+
+bool call_describe(struct call *c)
+{
+    socklen_t len = sizeof(int);
+    return getsockopt(c->dup, SOL_SOCKET, SO_TYPE, &c->type, &len) == 0 &&
+           (len = sizeof(int), getsockopt(c->dup, SOL_SOCKET, SO_DOMAIN, &c->domain, &len) == 0) &&
+           (c->flags = fcntl(c->dup, F_GETFL)) >= 0;
+}
+
+struct usock *call_converted(const struct call *c)
+{
+    socks_lock();
+    struct ssock *s = socks_find(c->ino);
+    if (s == NULL)
+        socks_unlock();
+    return s != NULL ? &s->u : NULL;
+}
+
+int call_new_socket(const struct call *c, int domain)
+{
+    return socket(domain, c->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+
+/* The owner and signal of O_ASYNC (or of SIGURG) the program gave its
+ * socket, given to the one that replaces it. */
+static int carry_owner(int from, int to)
+{
+    struct f_owner_ex owner;
+    if (fcntl(from, F_GETOWN_EX, &owner) != 0)
+        return -1;
+    if (owner.pid == 0)
+        return 0;
+    int sig = fcntl(from, F_GETSIG);
+    return sig < 0 || fcntl(to, F_SETOWN_EX, &owner) != 0 || fcntl(to, F_SETSIG, sig) != 0 ? -1 : 0;
+}
+
+struct async {
+    int sock, at, flags, err;
+};
+
+static void *set_async(void *arg)
+{
+    struct async *a = arg;
+    if (unshare(CLONE_FILES) != 0 || (a->sock != a->at && dup3(a->sock, a->at, 0) < 0) ||
+        fcntl(a->at, F_SETFL, a->flags) != 0)
+        a->err = errno;
+    return NULL;
+}
+
+/* O_ASYNC registers the descriptor number that its signals report
+ * (si_fd): set with the program's number, in a thread with a table of
+ * descriptors of its own. */
+static int set_flags(int sock, int at, int flags)
+{
+    if (!(flags & O_ASYNC))
+        return fcntl(sock, F_SETFL, flags);
+    struct async a = {sock, at, flags, 0};
+    pthread_t t;
+    if ((a.err = pthread_create(&t, NULL, set_async, &a)) == 0)
+        pthread_join(t, NULL);
+    errno = a.err;
+    return a.err == 0 ? 0 : -1;
+}
+
+int call_install(struct call *c, int sock)
+{
+    if (carry_owner(c->dup, sock) != 0 || set_flags(sock, c->fd, c->flags & (O_NONBLOCK | O_ASYNC)) != 0)
+        return -1;
+    return notif_install(c->listener, c->n.id, sock, c->fd, target_cloexec(c->tid, c->fd)) < 0 ? -1 : 0;
+}
+
+struct usock *remember(int sock, int family, int type, const struct sockaddr_storage *local, socklen_t local_len,
+                       const struct sockaddr_storage *peer, socklen_t peer_len, const struct usock *inherit)
+{
+    struct stat st;
+    if (fstat(sock, &st) != 0)
+        return NULL;
+    socks_lock();
+    struct ssock *s = socks_add(st.st_ino, family, type);
+    if (s == NULL) {
+        socks_unlock();
+        return NULL;
+    }
+    if (local_len)
+        s->u.local = *local, s->u.local_len = local_len;
+    if (peer_len)
+        s->u.peer = *peer, s->u.peer_len = peer_len;
+    for (size_t i = 0; inherit != NULL && i < inherit->nopts; i++)
+        unsock_opt_store(&s->u, inherit->opts[i].level, inherit->opts[i].name, inherit->opts[i].val,
+                         inherit->opts[i].len);
+    return &s->u;
+}
+
+void carry_options(const struct call *c, int to, struct usock *s)
+{
+    socks_lock();
+    uint64_t touched = socks_touched(c->ino);
+    socks_unlock();
+    if (touched != 0)
+        unsock_carry(c->dup, to, s, touched);
+}
+
+bool in_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    bool ok = pthread_create(&t, &attr, fn, arg) == 0;
+    pthread_attr_destroy(&attr);
+    return ok;
+}
