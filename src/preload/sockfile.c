@@ -172,6 +172,11 @@ int unsock_sockfile_take_over(int fd, const struct sockaddr_un *addr, socklen_t 
     return -1;
 }
 
+bool unsock_socket_open(ino_t sock_ino)
+{
+    return unix_socket_listed(sock_ino, NULL);
+}
+
 bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type)
 {
     if (unix_socket_listed(sock_ino, NULL)) {

@@ -21,6 +21,9 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
  * put back (EADDRINUSE) if it was anything else. */
 int unsock_sockfile_take_over(int fd, const struct sockaddr_un *addr, socklen_t len, int32_t mode);
 
+/* Whether the unix socket sock_ino is open in any process. */
+bool unsock_socket_open(ino_t sock_ino);
+
 /* Remove path if it is still the file (dev, ino), the socket sock_ino (of
  * the given type) is no longer open in any process, and nothing else
  * serves the path. Returns true if the socket is still open elsewhere, so

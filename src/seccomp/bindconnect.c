@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the socket files bound for the tree, removed at the end when dead ---- */
@@ -35,8 +36,40 @@ struct owned {
 static struct owned *owned;
 static pthread_mutex_t owned_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The supervisor sees no close: every half second, the files whose socket
+ * nobody holds any more are removed. */
+static void *sweep(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct timespec half = {0, 500 * 1000 * 1000};
+        nanosleep(&half, NULL);
+        pthread_mutex_lock(&owned_lock);
+        for (struct owned **p = &owned; *p != NULL;) {
+            struct owned *o = *p;
+            if (!unsock_socket_open(o->sock_ino) &&
+                !unsock_sockfile_release(o->path, o->dev, o->ino, o->sock_ino, o->type)) {
+                *p = o->next;
+                free(o);
+            } else {
+                p = &o->next;
+            }
+        }
+        pthread_mutex_unlock(&owned_lock);
+    }
+    return NULL;
+}
+
+static void start_sweeping(void)
+{
+    if (!in_thread(sweep, NULL))
+        unsock_debug("socket files are removed only when the program ends: no thread to do it sooner");
+}
+
 static void own(int sock, const char *path, int type)
 {
+    static pthread_once_t sweeper = PTHREAD_ONCE_INIT;
+    pthread_once(&sweeper, start_sweeping);
     struct stat st, sst;
     struct owned *o = calloc(1, sizeof(*o));
     if (o == NULL || lstat(path, &st) != 0 || fstat(sock, &sst) != 0) {

@@ -115,8 +115,12 @@ int main(int argc, char **argv)
         same(what, try_accept(ips[0], l[0], 0, x->bufkind, x->lenkind, x->lenin, 0),
              try_accept(ips[1], l[1], 0, x->bufkind, x->lenkind, x->lenin, 0));
         snprintf(what, sizeof(what), "accept4, %s", x->name);
-        same(what, try_accept(ips[0], l[0], 1, x->bufkind, x->lenkind, x->lenin, SOCK_NONBLOCK | SOCK_CLOEXEC),
-             try_accept(ips[1], l[1], 1, x->bufkind, x->lenkind, x->lenin, SOCK_NONBLOCK | SOCK_CLOEXEC));
+#ifndef __GLIBC__
+        /* musl retries an accept4 that failed EINVAL as accept, which waits for one more client */
+        if (x->lenin >= 0)
+#endif
+            same(what, try_accept(ips[0], l[0], 1, x->bufkind, x->lenkind, x->lenin, SOCK_NONBLOCK | SOCK_CLOEXEC),
+                 try_accept(ips[1], l[1], 1, x->bufkind, x->lenkind, x->lenin, SOCK_NONBLOCK | SOCK_CLOEXEC));
         struct {
             const char *name;
             name_fn fn;
