@@ -65,61 +65,6 @@ static void abandon(int tmp, struct usock *s)
     unsock_sock_free(s);
 }
 
-static void set_local(struct usock *s, const struct sockaddr *addr, uint16_t port)
-{
-    s->local_len = unsock_inet_len(addr->sa_family);
-    memcpy(&s->local, addr, s->local_len);
-    ((struct sockaddr_in *)&s->local)->sin_port = htons(port);
-}
-
-static void set_peer(struct usock *s, const struct sockaddr *addr)
-{
-    s->peer_len = unsock_inet_len(addr->sa_family);
-    memcpy(&s->peer, addr, s->peer_len);
-}
-
-/* A datagram socket that sends before binding gets an address of a free
- * port the peer can answer to, as with UDP's implicit bind: from the rule's
- * template if it has %p, else an abstract one the kernel picks. *owned is
- * the socket file made, if it is to be removed like any bound one. */
-static int implicit_bind(int tmp, struct usock *s, const struct unsock_query *q, const struct unsock_plan *p,
-                         struct sockaddr_un *owned)
-{
-    struct sockaddr_storage reply;
-    unsock_reply_addr((const struct sockaddr_storage *)q->addr, 0, &reply);
-    owned->sun_path[0] = '\0';
-    uint16_t port;
-    if (unsock_rule_has_port(p->rule)) {
-        struct unsock_query bq = {.call = CALL_BIND, .type = q->type, .addr = (const struct sockaddr *)&reply,
-                                  .len = unsock_inet_len(reply.ss_family)};
-        struct unsock_plan bp = {.rule = p->rule, .mode = p->rule->mode};
-        if (unsock_bind_free_port(tmp, &bq, &bp) != 0)
-            return -1;
-        port = bp.port;
-        if (p->rule->action == ACT_PATH && !p->rule->noremove)
-            *owned = bp.un;
-    } else {
-        sa_family_t family = AF_UNIX;
-        if (unsock_real.bind(tmp, (const struct sockaddr *)&family, sizeof(family)) != 0)
-            return -1;
-        port = unsock_pseudo_port();
-    }
-    s->local_len = unsock_reply_addr((const struct sockaddr_storage *)q->addr, port, &s->local);
-    return 0;
-}
-
-/* What the program sees of a socket bound or connected through plan p. */
-static void describe_socket(struct usock *s, const struct unsock_query *q, uint16_t port)
-{
-    if (q->call == CALL_BIND) {
-        set_local(s, q->addr, port);
-        return;
-    }
-    set_peer(s, q->addr);
-    if (s->local_len == 0)
-        s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
-}
-
 /* A Firecracker multiplexer's handshake, done on the unix socket before it
  * is installed, so the program never sees a byte of it: synchronous even on
  * a non-blocking socket (bounded by its timeouts), which then reports
@@ -162,7 +107,7 @@ static int apply_record(int fd, const struct unsock_query *q, struct unsock_plan
         abandon(tmp, s);
         return -1;
     }
-    describe_socket(s, q, p->port);
+    unsock_describe(s, q, p->port);
     if (unsock_install(tmp, fd, s, NULL) != 0)
         return -1;
     unsock_log_plan(fd, q, p, 0, in_progress ? " (in progress)" : NULL);
@@ -212,7 +157,7 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         abandon(tmp, s);
         return -1;
     }
-    describe_socket(s, q, port != 0 ? port : unsock_pseudo_port());
+    unsock_describe(s, q, port != 0 ? port : unsock_pseudo_port());
     if (q->addr->sa_family == AF_INET6) {
         /* As the kernel does, a bind to one IPv6 address (not :: and not
          * IPv4-mapped) makes the socket IPv6-only. */
@@ -253,7 +198,7 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
     if (tmp < 0)
         return -1;
     struct sockaddr_un owned = {.sun_path = ""};
-    if (p->implicit_bind && implicit_bind(tmp, s, q, p, &owned) != 0) {
+    if (p->implicit_bind && unsock_implicit_bind(tmp, s, q, p, &owned) != 0) {
         abandon(tmp, s);
         return -1;
     }
@@ -265,7 +210,7 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
         return rc;
     if (rc != 0 && errno == EAGAIN && q->type == SOCK_STREAM) {
         /* The backlog is full: TCP would go on trying (pending.h). */
-        describe_socket(s, q, p->port);
+        unsock_describe(s, q, p->port);
         rc = unsock_connect_later(fd, tmp, s, &p->un, p->un_len);
         unsock_log_plan(fd, q, p, errno == EINPROGRESS ? 0 : errno, " (in progress: the backlog is full)");
         return rc;
@@ -279,7 +224,7 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
         return -1;
     }
     s->peer_pending = pending;
-    describe_socket(s, q, p->port);
+    unsock_describe(s, q, p->port);
     if (unsock_install(tmp, fd, s, owned.sun_path[0] ? owned.sun_path : NULL) != 0)
         return -1;
     if (q->type == SOCK_DGRAM && !unsock_rule_has_port(p->rule))
@@ -306,7 +251,7 @@ static int apply_in_place(int fd, const struct unsock_query *q, struct unsock_pl
     }
     struct usock *s;
     if (reconnect && (s = unsock_fd_lock(fd)) != NULL) {
-        set_peer(s, q->addr);
+        unsock_set_peer(s, q->addr);
         s->peer_pending = pending;
         unsock_unlock();
     }
@@ -323,7 +268,7 @@ static int apply_send(int fd, const struct unsock_query *q, struct unsock_plan *
     if (tmp < 0)
         return -1;
     struct sockaddr_un owned;
-    if (implicit_bind(tmp, s, q, p, &owned) != 0) {
+    if (unsock_implicit_bind(tmp, s, q, p, &owned) != 0) {
         abandon(tmp, s);
         return -1;
     }

@@ -42,12 +42,12 @@ static bool converted_view(int fd, struct view *v)
 static socklen_t sender(int fd, const struct view *v, const struct sockaddr_un *un, socklen_t len,
                         struct sockaddr_storage *out)
 {
-    if (!v->datagram)
+    struct usock *s = v->datagram ? unsock_fd_lock(fd) : NULL;
+    if (s == NULL)
         return 0;
-    int port = unsock_rules_port_of(&unsock_ruleset, SOCK_DGRAM, un, len);
-    if (port < 0 && len > offsetof(struct sockaddr_un, sun_path) + 1)
-        port = unsock_peer_port(fd, un, len);
-    return unsock_reply_addr(&v->local, port < 0 ? 0 : (uint16_t)port, out);
+    socklen_t n = unsock_datagram_sender(s, un, len, out);
+    unsock_unlock();
+    return n;
 }
 
 /* The kernel's checks of an address length, made before anything is

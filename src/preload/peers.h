@@ -5,20 +5,7 @@
 #ifndef UNSOCK_PEERS_H
 #define UNSOCK_PEERS_H
 
-#include "common.h"
-
-#define UNSOCK_PEERS 16
-
-struct unsock_peer {
-    uint16_t port;
-    socklen_t len;
-    struct sockaddr_un addr;
-};
-
-struct unsock_peers {
-    struct unsock_peer v[UNSOCK_PEERS];
-    unsigned next; /* the oldest entry, replaced when all are taken */
-};
+#include "usock.h"
 
 /* The pseudo port of the peer un on converted socket fd; 0 if fd is not
  * converted or there is no memory. */

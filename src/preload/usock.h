@@ -6,8 +6,22 @@
 #define UNSOCK_USOCK_H
 
 #include "common.h"
+#include "plan.h"
 
 #include <sys/stat.h>
+
+#define UNSOCK_PEERS 16
+
+struct unsock_peer {
+    uint16_t port;
+    socklen_t len;
+    struct sockaddr_un addr;
+};
+
+struct unsock_peers {
+    struct unsock_peer v[UNSOCK_PEERS];
+    unsigned next; /* the oldest entry, replaced when all are taken */
+};
 
 struct unsock_opt {
     int level, name;
@@ -53,5 +67,29 @@ struct usock {
     /* Datagram peers known by a pseudo port (peers.h), or NULL. */
     struct unsock_peers *peers;
 };
+
+/* What the program sees of a socket bound (its address, at port) or
+ * connected (its peer, and a local address if it has none yet) by q. */
+void unsock_describe(struct usock *s, const struct unsock_query *q, uint16_t port);
+void unsock_set_peer(struct usock *s, const struct sockaddr *addr);
+
+/* A datagram socket that sends before binding gets an address of a free
+ * port the peer can answer to, as with UDP's implicit bind: from the rule's
+ * template if it has %p, else an abstract one the kernel picks. *owned is
+ * the socket file made, if it is to be removed like any bound one. */
+int unsock_implicit_bind(int tmp, struct usock *s, const struct unsock_query *q, const struct unsock_plan *p,
+                         struct sockaddr_un *owned);
+
+/* Datagram peers of s known by a pseudo port (lock held): the port of un
+ * (a new one if un is new; 0 without memory), remembering that port
+ * stands for un, and the unix address of port. */
+uint16_t unsock_peers_port(struct usock *s, const struct sockaddr_un *un, socklen_t len);
+void unsock_peers_remember(struct usock *s, uint16_t port, const struct sockaddr_un *un, socklen_t len);
+bool unsock_peers_addr(const struct usock *s, uint16_t port, struct sockaddr_un *un, socklen_t *len);
+
+/* The IP address a datagram from un on s is shown to come from: the port
+ * of its socket file by the rules, or a pseudo port. */
+socklen_t unsock_datagram_sender(struct usock *s, const struct sockaddr_un *un, socklen_t len,
+                                 struct sockaddr_storage *out);
 
 #endif

@@ -45,11 +45,13 @@ static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un,
     }
     if (fcntl(conn, F_SETFL, (flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0) != 0)
         return errno;
-    a->listener.opts = a->opts, a->listener.nopts = a->nopts;
-    struct usock *s = remember(conn, a->listener.family, a->listener.type, &a->listener.local,
-                               a->listener.local_len, &peer, plen, &a->listener);
-    if (s != NULL)
+    struct usock d = {.family = a->listener.family, .type = a->listener.type, .local = a->listener.local,
+                      .local_len = a->listener.local_len, .peer = peer, .peer_len = plen, .opts = a->opts,
+                      .nopts = a->nopts, .capopts = a->nopts}; /* the listener's options, inherited */
+    a->opts = NULL, a->nopts = 0;
+    if (remember(conn, &d) != NULL)
         socks_unlock();
+    forget_description(&d);
     return notif_install(c->listener, c->n.id, conn, -1, (flags & SOCK_CLOEXEC) != 0) < 0 ? errno : 0;
 }
 

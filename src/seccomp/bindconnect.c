@@ -13,6 +13,7 @@
 #include "sockaddr.h"
 #include "sockfile.h"
 #include "target.h"
+#include "template.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,15 +97,25 @@ void bindconnect_exit(void)
     pthread_mutex_unlock(&owned_lock);
 }
 
-/* The replacement's record: addresses, and the options carried from the
+/* The replacement's record: d, with the options carried from the
  * program's socket. */
-static void record(int sock, const struct call *c, int family, const struct sockaddr_storage *local,
-                   socklen_t local_len, const struct sockaddr_storage *peer, socklen_t peer_len, struct usock *carried)
+static void record(int sock, struct usock *d)
 {
-    if (remember(sock, family, c->type, local, local_len, peer, peer_len, carried) != NULL)
+    if (remember(sock, d) != NULL)
         socks_unlock();
-    free(carried->opts);
-    carried->opts = NULL;
+    forget_description(d);
+}
+
+/* Put sock, described by d, in the caller's place: 0 or an errno. A socket
+ * file made for it (owned, or "") is the tree's to remove. */
+static int replace(struct call *c, int sock, struct usock *d, const char *owned)
+{
+    record(sock, d);
+    if (call_install(c, sock) != 0)
+        return errno;
+    if (owned[0] != '\0')
+        own(sock, owned, c->type);
+    return 0;
 }
 
 /* ---- connect to a full backlog ------------------------------------------ */
@@ -113,11 +124,9 @@ struct later {
     struct call c;
     int sock;
     int64_t give_up_ms; /* a non-blocking caller waits so long, then gets EAGAIN as from unix */
-    struct sockaddr_storage local, peer;
-    socklen_t local_len, peer_len;
     struct sockaddr_un un;
     socklen_t un_len;
-    struct usock carried;
+    struct usock d;
 };
 
 /* A blocking connect of our own, a fifth of a second at a time, answered
@@ -141,40 +150,51 @@ static void *connect_later(void *arg)
         else if (unsock_now_ms() > l->give_up_ms)
             err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
     }
-    if (err == 0) {
-        record(l->sock, &l->c, l->peer.ss_family, &l->local, l->local_len, &l->peer, l->peer_len, &l->carried);
-        if (call_install(&l->c, l->sock) != 0)
-            err = errno;
-    }
+    if (err == 0)
+        err = replace(&l->c, l->sock, &l->d, "");
     if (err != 0 && err != ECANCELED)
         notif_fail(l->c.listener, l->c.n.id, err);
-    free(l->carried.opts);
+    forget_description(&l->d);
     close(l->sock);
     close(l->c.dup);
     free(l);
     return NULL;
 }
 
-static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p, const struct sockaddr_storage *local,
-                          socklen_t local_len, const struct sockaddr_storage *peer, socklen_t peer_len,
-                          struct usock *carried)
+static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p, struct usock *d)
 {
     struct later *l = malloc(sizeof(*l));
     if (l == NULL)
         return false;
-    *l = (struct later){.c = *c, .sock = sock, .local = *local, .local_len = local_len, .peer = *peer,
-                        .peer_len = peer_len, .un = p->un, .un_len = p->un_len, .carried = *carried,
+    *l = (struct later){.c = *c, .sock = sock, .un = p->un, .un_len = p->un_len, .d = *d,
                         .give_up_ms = (c->flags & O_NONBLOCK) ? unsock_now_ms() + 2000 : INT64_MAX};
     if (!in_thread(connect_later, l)) {
         free(l);
         return false;
     }
     c->dup = -1;
-    carried->opts = NULL; /* the thread's now */
+    d->opts = NULL, d->peers = NULL; /* the thread's now */
     return true;
 }
 
 /* ---- the plans ------------------------------------------------------------ */
+
+/* A new socket of `domain` for the caller's, described by *d with the
+ * options carried over; -1 with errno. */
+static int prepare(struct call *c, const struct unsock_query *q, int domain, struct usock *d)
+{
+    *d = (struct usock){.family = q->addr->sa_family, .type = c->type};
+    int sock = call_new_socket(c, domain);
+    if (sock >= 0)
+        carry_options(c, sock, d);
+    return sock;
+}
+
+static void abandon(int sock, struct usock *d)
+{
+    forget_description(d);
+    close(sock);
+}
 
 /* A socket of another family: the record of a vsock= / tipc= rule or a
  * control file (a Firecracker multiplexer is the preload engine's only). */
@@ -186,29 +206,20 @@ static int apply_record(struct call *c, const struct unsock_query *q, struct uns
         unsock_log_plan(c->fd, q, p, EOPNOTSUPP, " (Firecracker needs the preload engine)");
         return ECONNREFUSED;
     }
-    int sock = call_new_socket(c, family);
+    struct usock d;
+    int sock = prepare(c, q, family, &d);
     if (sock < 0)
         return errno;
-    struct usock carried = {0};
-    carry_options(c, sock, &carried);
     unsock_control_apply_params(sock, &p->record);
     const struct sockaddr *dest = (const struct sockaddr *)p->record.dest;
     int rc = q->call == CALL_BIND ? bind(sock, dest, p->record.dest_len) : connect(sock, dest, p->record.dest_len);
     int err = rc == 0 || (errno == EINPROGRESS && q->call != CALL_BIND) ? 0 : errno;
     if (err == 0) {
-        struct sockaddr_storage ip;
-        socklen_t len = unsock_inet_len(q->addr->sa_family);
-        memcpy(&ip, q->addr, len);
-        if (q->call == CALL_BIND)
-            record(sock, c, q->addr->sa_family, &ip, len, NULL, 0, &carried);
-        else
-            record(sock, c, q->addr->sa_family, NULL, 0, &ip, len, &carried);
-        if (call_install(c, sock) != 0)
-            err = errno;
+        unsock_describe(&d, q, unsock_ip_port(q->addr));
+        err = replace(c, sock, &d, "");
     }
-    free(carried.opts);
     unsock_log_plan(c->fd, q, p, err, rc != 0 && err == 0 ? " (in progress)" : NULL);
-    close(sock);
+    abandon(sock, &d);
     return err;
 }
 
@@ -222,86 +233,90 @@ static int apply_control(struct call *c, const struct unsock_query *q, struct un
     return p->err;
 }
 
-/* connect of a stream socket to a unix address. */
+/* connect of a new unix socket for the caller's (a datagram one bound
+ * first). A datagram socket connects only where a server is: unlike the
+ * preload engine, the supervisor sees no later send to connect at. */
 static int apply_connect(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
-    int sock = call_new_socket(c, AF_UNIX);
+    struct usock d;
+    int sock = prepare(c, q, AF_UNIX, &d);
     if (sock < 0)
         return errno;
-    struct usock carried = {0};
-    carry_options(c, sock, &carried);
-    struct sockaddr_storage local, peer;
-    socklen_t local_len, peer_len = unsock_inet_len(q->addr->sa_family);
-    memcpy(&peer, q->addr, peer_len);
-    /* named with its address, which the server then reports (TCP's picture if no name is free) */
-    local_len = unsock_name_client(sock, q->addr, target_pid(c->tid),
-                                   q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &local);
-    if (local_len == 0)
-        local_len = unsock_other_end((const struct sockaddr_storage *)q->addr, unsock_pseudo_port(), &local);
+    struct sockaddr_un owned = {.sun_path = ""};
+    if (p->implicit_bind && unsock_implicit_bind(sock, &d, q, p, &owned) != 0) {
+        int err = errno;
+        abandon(sock, &d);
+        return err;
+    }
+    if (c->type == SOCK_STREAM) /* named with its address, which the server then reports */
+        d.local_len = unsock_name_client(sock, q->addr, target_pid(c->tid),
+                                         q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &d.local);
     int err = connect(sock, (const struct sockaddr *)&p->un, p->un_len) == 0 ? 0 : errno;
     if (err == ECONNREFUSED && p->may_be_control && unsock_plan_control_file(p, q, err)) {
-        free(carried.opts);
-        close(sock);
+        abandon(sock, &d);
         return apply_control(c, q, p);
     }
-    if (err == EAGAIN && wait_for_room(c, sock, p, &local, local_len, &peer, peer_len, &carried)) {
-        unsock_log_plan(c->fd, q, p, 0, " (waiting: the backlog is full)");
-        return -1; /* the thread answers */
+    if (err == EAGAIN && c->type == SOCK_STREAM) {
+        unsock_describe(&d, q, p->port);
+        if (wait_for_room(c, sock, p, &d)) {
+            unsock_log_plan(c->fd, q, p, 0, " (waiting: the backlog is full)");
+            return -1; /* the thread answers */
+        }
     }
     if (err == 0) {
-        record(sock, c, q->addr->sa_family, &local, local_len, &peer, peer_len, &carried);
-        err = call_install(c, sock) == 0 ? 0 : errno;
+        unsock_describe(&d, q, p->port);
+        if (c->type == SOCK_DGRAM && !unsock_rule_has_port(p->rule))
+            unsock_peers_remember(&d, p->port, &p->un, p->un_len); /* datagrams from there come from p->port */
+        err = replace(c, sock, &d, owned.sun_path);
     }
+    if (err != 0 && owned.sun_path[0] != '\0')
+        unlink(owned.sun_path);
     err = err == ENOENT ? ECONNREFUSED : err;
-    free(carried.opts);
-    close(sock);
+    abandon(sock, &d);
     unsock_log_plan(c->fd, q, p, err, NULL);
     return err;
 }
 
 /* bind or connect of the program's own unix socket, done on our descriptor
- * of it (the same socket). */
+ * of it (the same socket); a converted datagram socket connected again
+ * shows its new peer. */
 static int apply_in_place(struct call *c, const struct unsock_query *q, const struct unsock_plan *p)
 {
     int rc = p->kind == PLAN_BLACKHOLE ? unsock_bind_blackhole(c->dup)
              : q->call == CALL_BIND    ? unsock_bind_unix(c->dup, p, true)
                                        : connect(c->dup, (const struct sockaddr *)&p->un, p->un_len);
     int err = rc == 0 ? 0 : errno == ENOENT ? ECONNREFUSED : errno;
+    struct usock *s;
+    if (err == 0 && q->call == CALL_CONNECT && q->converted && unsock_is_ip(q->addr, q->len) &&
+        (s = call_converted(c)) != NULL) {
+        unsock_set_peer(s, q->addr);
+        socks_unlock();
+    }
     unsock_log_plan(c->fd, q, p, err, NULL);
     if (err == 0)
         notif_return(c->listener, c->n.id, 0);
     return err;
 }
 
-/* bind of a stream socket to a unix address (or a blackhole). */
+/* bind of a new unix socket for the caller's (or a blackhole). */
 static int apply_bind(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
-    int sock = call_new_socket(c, AF_UNIX);
+    struct usock d;
+    int sock = prepare(c, q, AF_UNIX, &d);
     if (sock < 0)
         return errno;
-    struct usock carried = {0};
-    carry_options(c, sock, &carried);
     int err = unsock_bind_plan(sock, q, p) == 0 ? 0 : errno;
     if (err == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port && p->may_be_control &&
         unsock_plan_control_file(p, q, EADDRINUSE)) {
-        free(carried.opts);
-        close(sock);
+        abandon(sock, &d);
         return apply_control(c, q, p);
     }
     if (err == 0) {
-        struct sockaddr_storage local;
-        socklen_t len = unsock_inet_len(q->addr->sa_family);
-        memcpy(&local, q->addr, len);
-        ((struct sockaddr_in *)&local)->sin_port = htons(p->port != 0 ? p->port : unsock_pseudo_port());
-        record(sock, c, q->addr->sa_family, &local, len, NULL, 0, &carried);
-        if (call_install(c, sock) != 0)
-            err = errno;
-        else if (p->kind == PLAN_UNIX && p->owns_file)
-            own(sock, p->un.sun_path, c->type);
+        unsock_describe(&d, q, p->port != 0 ? p->port : unsock_pseudo_port());
+        err = replace(c, sock, &d, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : "");
     }
-    free(carried.opts);
     unsock_log_plan(c->fd, q, p, err, NULL);
-    close(sock);
+    abandon(sock, &d);
     return err;
 }
 
@@ -335,8 +350,8 @@ void on_bind_connect(struct call *c, enum unsock_call call)
     default:
         break;
     }
-    if (c->type != SOCK_STREAM) {
-        unsock_log_plan(c->fd, &q, &p, 0, " (left to the kernel: the seccomp engine converts stream sockets)");
+    if (c->type != SOCK_STREAM && c->type != SOCK_DGRAM) {
+        unsock_log_plan(c->fd, &q, &p, 0, " (left to the kernel: not a stream or datagram socket)");
         return call_pass(c);
     }
     if (p.in_place) /* the program's unix socket (from-unix, or converted already): done on it */

@@ -104,26 +104,27 @@ int call_install(struct call *c, int sock)
     return notif_install(c->listener, c->n.id, sock, c->fd, target_cloexec(c->tid, c->fd)) < 0 ? -1 : 0;
 }
 
-struct usock *remember(int sock, int family, int type, const struct sockaddr_storage *local, socklen_t local_len,
-                       const struct sockaddr_storage *peer, socklen_t peer_len, const struct usock *inherit)
+struct usock *remember(int sock, struct usock *d)
 {
     struct stat st;
     if (fstat(sock, &st) != 0)
         return NULL;
     socks_lock();
-    struct ssock *s = socks_add(st.st_ino, family, type);
+    struct ssock *s = socks_add(st.st_ino, d->family, d->type);
     if (s == NULL) {
         socks_unlock();
         return NULL;
     }
-    if (local_len)
-        s->u.local = *local, s->u.local_len = local_len;
-    if (peer_len)
-        s->u.peer = *peer, s->u.peer_len = peer_len;
-    for (size_t i = 0; inherit != NULL && i < inherit->nopts; i++)
-        unsock_opt_store(&s->u, inherit->opts[i].level, inherit->opts[i].name, inherit->opts[i].val,
-                         inherit->opts[i].len);
+    s->u = *d;
+    d->opts = NULL, d->nopts = d->capopts = 0, d->peers = NULL;
     return &s->u;
+}
+
+void forget_description(struct usock *d)
+{
+    free(d->opts);
+    free(d->peers);
+    d->opts = NULL, d->nopts = d->capopts = 0, d->peers = NULL;
 }
 
 void carry_options(const struct call *c, int to, struct usock *s)

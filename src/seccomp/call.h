@@ -45,12 +45,13 @@ int call_new_socket(const struct call *c, int domain);
  * owner: the call returns 0. 0 or -1 with errno. */
 int call_install(struct call *c, int sock);
 
-/* Record sock (a new socket of the program's): what it believes it has,
- * its addresses (a zero length: none), and the emulated options of the
- * listener it was accepted from (inherit, or NULL). Returns the record
- * with the lock held, or NULL (lock not held). */
-struct usock *remember(int sock, int family, int type, const struct sockaddr_storage *local, socklen_t local_len,
-                       const struct sockaddr_storage *peer, socklen_t peer_len, const struct usock *inherit);
+/* Record sock (a new socket of the program's) as described by d, whose
+ * options and peers move to the record. Returns the record with the lock
+ * held, or NULL (lock not held). */
+struct usock *remember(int sock, struct usock *d);
+
+/* Free what a description that was not recorded holds. */
+void forget_description(struct usock *d);
 
 /* Carry what the program set on the caller's IP socket over to the unix
  * socket `to` recorded in s (lock held): SOL_SOCKET options set on it,
