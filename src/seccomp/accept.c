@@ -91,17 +91,14 @@ static void release(struct acceptance *a)
     free(a);
 }
 
-/* A blocking accept: waits for a connection a twentieth of a second at a
- * time, so that a signal for the caller (Ctrl-C) is answered with EINTR. */
+/* A blocking accept: waits for a connection, answering INTERRUPTED when the
+ * caller has a signal waiting. */
 static void *accept_later(void *arg)
 {
     struct acceptance *a = arg;
     for (;;) {
-        struct pollfd pfd = {a->c.dup, POLLIN, 0};
-        int r = poll(&pfd, 1, 50);
-        if (!call_valid(&a->c))
-            break;
-        if (r > 0) {
+        int err = call_wait(&a->c, POLLIN, INT64_MAX);
+        if (err == 0) {
             struct sockaddr_un un;
             socklen_t ulen;
             int conn = take(a, &un, &ulen);
@@ -109,12 +106,11 @@ static void *accept_later(void *arg)
                 finish_accept(a, conn, &un, ulen);
                 break;
             }
-            if (errno != EAGAIN && errno != EINTR) {
-                notif_fail(a->c.listener, a->c.n.id, errno);
-                break;
-            }
-        } else if (target_signalled(a->c.tid)) {
-            notif_fail(a->c.listener, a->c.n.id, EINTR);
+            err = errno == EAGAIN || errno == EINTR ? 0 : errno;
+        }
+        if (err != 0) {
+            if (err != ECANCELED)
+                notif_fail(a->c.listener, a->c.n.id, err);
             break;
         }
     }

@@ -25,99 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- the socket files bound for the tree, removed at the end when dead ---- */
-
-struct owned {
-    struct owned *next;
-    char path[UNSOCK_SUN_PATH_MAX + 1];
-    dev_t dev;
-    ino_t ino, sock_ino;
-    int type;
-};
-static struct owned *owned;
-static pthread_mutex_t owned_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The supervisor sees no close: every half second, the files whose socket
- * nobody holds any more are removed. */
-static void *sweep(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        struct timespec half = {0, 500 * 1000 * 1000};
-        nanosleep(&half, NULL);
-        pthread_mutex_lock(&owned_lock);
-        for (struct owned **p = &owned; *p != NULL;) {
-            struct owned *o = *p;
-            if (!unsock_socket_open(o->sock_ino) &&
-                !unsock_sockfile_release(o->path, o->dev, o->ino, o->sock_ino, o->type)) {
-                *p = o->next;
-                free(o);
-            } else {
-                p = &o->next;
-            }
-        }
-        pthread_mutex_unlock(&owned_lock);
-    }
-    return NULL;
-}
-
-static void start_sweeping(void)
-{
-    if (!in_thread(sweep, NULL))
-        unsock_debug("socket files are removed only when the program ends: no thread to do it sooner");
-}
-
-static void own(int sock, const char *path, int type)
-{
-    static pthread_once_t sweeper = PTHREAD_ONCE_INIT;
-    pthread_once(&sweeper, start_sweeping);
-    struct stat st, sst;
-    struct owned *o = calloc(1, sizeof(*o));
-    if (o == NULL || lstat(path, &st) != 0 || fstat(sock, &sst) != 0) {
-        free(o);
-        return;
-    }
-    snprintf(o->path, sizeof(o->path), "%s", path);
-    o->dev = st.st_dev, o->ino = st.st_ino, o->sock_ino = sst.st_ino, o->type = type;
-    pthread_mutex_lock(&owned_lock);
-    o->next = owned;
-    owned = o;
-    pthread_mutex_unlock(&owned_lock);
-}
-
-void bindconnect_exit(void)
-{
-    pthread_mutex_lock(&owned_lock);
-    for (struct owned *o = owned, *next; o != NULL; o = next) {
-        next = o->next;
-        unsock_sockfile_release(o->path, o->dev, o->ino, o->sock_ino, o->type);
-        free(o);
-    }
-    owned = NULL;
-    pthread_mutex_unlock(&owned_lock);
-}
-
-/* The replacement's record: d, with the options carried from the
- * program's socket. */
-static void record(int sock, struct usock *d)
-{
-    if (remember(sock, d) != NULL)
-        socks_unlock();
-    forget_description(d);
-}
-
-/* Put sock, described by d, in the caller's place: 0 or an errno. A socket
- * file made for it (owned, or "") is the tree's to remove. */
-static int replace(struct call *c, int sock, struct usock *d, const char *owned)
-{
-    record(sock, d);
-    if (call_install(c, sock) != 0)
-        return errno;
-    if (owned[0] != '\0')
-        own(sock, owned, c->type);
-    return 0;
-}
-
 /* ---- connect to a full backlog ------------------------------------------ */
 
 struct later {
@@ -130,7 +37,7 @@ struct later {
 };
 
 /* A blocking connect of our own, a fifth of a second at a time, answered
- * EINTR when the caller has a signal waiting. The caller waits (the
+ * INTERRUPTED when the caller has a signal waiting. The caller waits (the
  * descriptor cannot be swapped once it is answered): a non-blocking one at
  * most two seconds. */
 static void *connect_later(void *arg)
@@ -146,13 +53,15 @@ static void *connect_later(void *arg)
         else if (!call_valid(&l->c))
             err = ECANCELED;
         else if (target_signalled(l->c.tid))
-            err = EINTR;
+            err = INTERRUPTED;
         else if (unsock_now_ms() > l->give_up_ms)
             err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
     }
     if (err == 0)
-        err = replace(&l->c, l->sock, &l->d, "");
-    if (err != 0 && err != ECANCELED)
+        err = call_replace(&l->c, l->sock, &l->d, "");
+    if (err == 0)
+        notif_return(l->c.listener, l->c.n.id, 0);
+    else if (err != ECANCELED)
         notif_fail(l->c.listener, l->c.n.id, err);
     forget_description(&l->d);
     close(l->sock);
@@ -179,23 +88,6 @@ static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p,
 
 /* ---- the plans ------------------------------------------------------------ */
 
-/* A new socket of `domain` for the caller's, described by *d with the
- * options carried over; -1 with errno. */
-static int prepare(struct call *c, const struct unsock_query *q, int domain, struct usock *d)
-{
-    *d = (struct usock){.family = q->addr->sa_family, .type = c->type};
-    int sock = call_new_socket(c, domain);
-    if (sock >= 0)
-        carry_options(c, sock, d);
-    return sock;
-}
-
-static void abandon(int sock, struct usock *d)
-{
-    forget_description(d);
-    close(sock);
-}
-
 /* A socket of another family: the record of a vsock= / tipc= rule or a
  * control file (a Firecracker multiplexer is the preload engine's only). */
 static int apply_record(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
@@ -207,7 +99,7 @@ static int apply_record(struct call *c, const struct unsock_query *q, struct uns
         return ECONNREFUSED;
     }
     struct usock d;
-    int sock = prepare(c, q, family, &d);
+    int sock = call_prepare(c, q->addr->sa_family, family, &d);
     if (sock < 0)
         return errno;
     unsock_control_apply_params(sock, &p->record);
@@ -216,10 +108,10 @@ static int apply_record(struct call *c, const struct unsock_query *q, struct uns
     int err = rc == 0 || (errno == EINPROGRESS && q->call != CALL_BIND) ? 0 : errno;
     if (err == 0) {
         unsock_describe(&d, q, unsock_ip_port(q->addr));
-        err = replace(c, sock, &d, "");
+        err = call_replace(c, sock, &d, "");
     }
     unsock_log_plan(c->fd, q, p, err, rc != 0 && err == 0 ? " (in progress)" : NULL);
-    abandon(sock, &d);
+    call_abandon(sock, &d);
     return err;
 }
 
@@ -239,13 +131,13 @@ static int apply_control(struct call *c, const struct unsock_query *q, struct un
 static int apply_connect(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
     struct usock d;
-    int sock = prepare(c, q, AF_UNIX, &d);
+    int sock = call_prepare(c, q->addr->sa_family, AF_UNIX, &d);
     if (sock < 0)
         return errno;
     struct sockaddr_un owned = {.sun_path = ""};
     if (p->implicit_bind && unsock_implicit_bind(sock, &d, q, p, &owned) != 0) {
         int err = errno;
-        abandon(sock, &d);
+        call_abandon(sock, &d);
         return err;
     }
     if (c->type == SOCK_STREAM) /* named with its address, which the server then reports */
@@ -253,7 +145,7 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
                                          q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &d.local);
     int err = connect(sock, (const struct sockaddr *)&p->un, p->un_len) == 0 ? 0 : errno;
     if (err == ECONNREFUSED && p->may_be_control && unsock_plan_control_file(p, q, err)) {
-        abandon(sock, &d);
+        call_abandon(sock, &d);
         return apply_control(c, q, p);
     }
     if (err == EAGAIN && c->type == SOCK_STREAM) {
@@ -267,12 +159,12 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
         unsock_describe(&d, q, p->port);
         if (c->type == SOCK_DGRAM && !unsock_rule_has_port(p->rule))
             unsock_peers_remember(&d, p->port, &p->un, p->un_len); /* datagrams from there come from p->port */
-        err = replace(c, sock, &d, owned.sun_path);
+        err = call_replace(c, sock, &d, owned.sun_path);
     }
     if (err != 0 && owned.sun_path[0] != '\0')
         unlink(owned.sun_path);
     err = err == ENOENT ? ECONNREFUSED : err;
-    abandon(sock, &d);
+    call_abandon(sock, &d);
     unsock_log_plan(c->fd, q, p, err, NULL);
     return err;
 }
@@ -293,8 +185,6 @@ static int apply_in_place(struct call *c, const struct unsock_query *q, const st
         socks_unlock();
     }
     unsock_log_plan(c->fd, q, p, err, NULL);
-    if (err == 0)
-        notif_return(c->listener, c->n.id, 0);
     return err;
 }
 
@@ -302,21 +192,21 @@ static int apply_in_place(struct call *c, const struct unsock_query *q, const st
 static int apply_bind(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
     struct usock d;
-    int sock = prepare(c, q, AF_UNIX, &d);
+    int sock = call_prepare(c, q->addr->sa_family, AF_UNIX, &d);
     if (sock < 0)
         return errno;
     int err = unsock_bind_plan(sock, q, p) == 0 ? 0 : errno;
     if (err == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port && p->may_be_control &&
         unsock_plan_control_file(p, q, EADDRINUSE)) {
-        abandon(sock, &d);
+        call_abandon(sock, &d);
         return apply_control(c, q, p);
     }
     if (err == 0) {
         unsock_describe(&d, q, p->port != 0 ? p->port : unsock_pseudo_port());
-        err = replace(c, sock, &d, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : "");
+        err = call_replace(c, sock, &d, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : "");
     }
     unsock_log_plan(c->fd, q, p, err, NULL);
-    abandon(sock, &d);
+    call_abandon(sock, &d);
     return err;
 }
 
@@ -360,6 +250,8 @@ void on_bind_connect(struct call *c, enum unsock_call call)
         err = apply_record(c, &q, &p);
     else
         err = call == CALL_BIND ? apply_bind(c, &q, &p) : apply_connect(c, &q, &p);
-    if (err > 0)
+    if (err == 0)
+        notif_return(c->listener, c->n.id, 0);
+    else if (err > 0)
         notif_fail(c->listener, c->n.id, err);
 }

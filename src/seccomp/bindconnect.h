@@ -8,7 +8,4 @@
 /* Answer a trapped bind (CALL_BIND) or connect (CALL_CONNECT). */
 void on_bind_connect(struct call *c, enum unsock_call call);
 
-/* Remove the socket files bound for the tree that nobody serves any more. */
-void bindconnect_exit(void);
-
 #endif

@@ -3,11 +3,14 @@
 
 #include "carry.h"
 #include "notif.h"
+#include "sockaddr.h"
+#include "sockfiles.h"
 #include "sockopts.h"
 #include "target.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -51,7 +54,7 @@ struct usock *call_converted(const struct call *c)
     return s != NULL ? &s->u : NULL;
 }
 
-int call_new_socket(const struct call *c, int domain)
+static int new_socket(const struct call *c, int domain)
 {
     return socket(domain, c->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
@@ -127,13 +130,63 @@ void forget_description(struct usock *d)
     d->opts = NULL, d->nopts = d->capopts = 0, d->peers = NULL;
 }
 
-void carry_options(const struct call *c, int to, struct usock *s)
+static void carry_options(const struct call *c, int to, struct usock *s)
 {
     socks_lock();
     uint64_t touched = socks_touched(c->ino);
     socks_unlock();
     if (touched != 0)
         unsock_carry(c->dup, to, s, touched);
+}
+
+int call_wait(const struct call *c, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        struct pollfd pfd = {c->dup, events, 0};
+        int r = poll(&pfd, 1, 50);
+        if (!call_valid(c))
+            return ECANCELED;
+        if (r > 0)
+            return 0;
+        if (target_signalled(c->tid))
+            return INTERRUPTED;
+        if (unsock_now_ms() >= deadline_ms)
+            return EAGAIN;
+    }
+}
+
+/* The replacement's record: d, with the options carried from the
+ * program's socket. */
+static void record(int sock, struct usock *d)
+{
+    if (remember(sock, d) != NULL)
+        socks_unlock();
+    forget_description(d);
+}
+
+int call_replace(struct call *c, int sock, struct usock *d, const char *owned)
+{
+    record(sock, d);
+    if (call_install(c, sock) != 0)
+        return errno;
+    if (owned[0] != '\0')
+        sockfiles_own(sock, owned, c->type);
+    return 0;
+}
+
+int call_prepare(struct call *c, int family, int domain, struct usock *d)
+{
+    *d = (struct usock){.family = family, .type = c->type};
+    int sock = new_socket(c, domain);
+    if (sock >= 0)
+        carry_options(c, sock, d);
+    return sock;
+}
+
+void call_abandon(int sock, struct usock *d)
+{
+    forget_description(d);
+    close(sock);
 }
 
 bool in_thread(void *(*fn)(void *), void *arg)

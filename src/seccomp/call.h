@@ -37,12 +37,8 @@ bool call_describe(struct call *c);
  * held) otherwise. */
 struct usock *call_converted(const struct call *c);
 
-/* A new socket of `domain` and the caller's type, non-blocking for the
- * supervisor's own use (install() gives it the caller's flags). */
-int call_new_socket(const struct call *c, int domain);
-
 /* Put sock in the caller's place, with the caller's file flags and
- * owner: the call returns 0. 0 or -1 with errno. */
+ * owner (the call is still to be answered). 0 or -1 with errno. */
 int call_install(struct call *c, int sock);
 
 /* Record sock (a new socket of the program's) as described by d, whose
@@ -53,10 +49,26 @@ struct usock *remember(int sock, struct usock *d);
 /* Free what a description that was not recorded holds. */
 void forget_description(struct usock *d);
 
-/* Carry what the program set on the caller's IP socket over to the unix
- * socket `to` recorded in s (lock held): SOL_SOCKET options set on it,
- * TCP/IP-level ones recorded for emulation. */
-void carry_options(const struct call *c, int to, struct usock *s);
+/* Converting the caller's socket: a new socket of `domain` for it (-1
+ * with errno), described by d as of `family` with the options the program
+ * set carried over; then put in the caller's place with the description
+ * recorded (0 or an errno; a socket file made for it, or "", is the tree's
+ * to remove), or abandoned. */
+int call_prepare(struct call *c, int family, int domain, struct usock *d);
+int call_replace(struct call *c, int sock, struct usock *d, const char *owned);
+void call_abandon(int sock, struct usock *d);
+
+/* The answer to a call that waited when a signal came, as the kernel's
+ * own blocking calls give it (ERESTARTSYS): the call is made again after a
+ * handler with SA_RESTART or an ignored signal, and fails with EINTR after
+ * any other handler. */
+#define INTERRUPTED 512
+
+/* Wait until the caller's socket (our dup) has `events`, a twentieth of a
+ * second at a time so that a signal for the caller (Ctrl-C) is noticed:
+ * 0, INTERRUPTED (a signal waits), ECANCELED (the caller is gone) or
+ * EAGAIN (deadline_ms passed; INT64_MAX: none). */
+int call_wait(const struct call *c, short events, int64_t deadline_ms);
 
 /* Run fn(arg) in a detached thread of its own; false if none could start. */
 bool in_thread(void *(*fn)(void *), void *arg);

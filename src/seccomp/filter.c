@@ -13,8 +13,10 @@
 
 #if defined(__x86_64__)
 #define ARCH AUDIT_ARCH_X86_64
+#define X32_LINES 2
 #elif defined(__aarch64__)
 #define ARCH AUDIT_ARCH_AARCH64
+#define X32_LINES 0
 #else
 #error "the seccomp engine knows x86_64 and aarch64"
 #endif
@@ -24,8 +26,20 @@
 #define IF_EQ(value, yes, no) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (value), (yes), (no))
 #define RETURN(what) BPF_STMT(BPF_RET | BPF_K, (what))
 
-/* getsockopt at the levels whose options a converted socket emulates, and
- * at SOL_SOCKET SO_DOMAIN and SO_PROTOCOL, which would say AF_UNIX. */
+#define ARG_HIGH(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]) + 4)
+
+/* Offsets of jumps are counted from the next instruction: TO(here, there). */
+#define TO(here, there) ((there) - (here) - 1)
+
+/* Trapped: the calls that take or give addresses; sendto and recvfrom only
+ * with an address; setsockopt at every level (what is set before a
+ * conversion is carried over); getsockopt at the levels whose options a
+ * converted socket emulates, and at SOL_SOCKET for SO_DOMAIN and
+ * SO_PROTOCOL, which would say AF_UNIX. AT(n) is the place of the n-th
+ * instruction not counting the two of x32, which the jumps name. */
+enum { NOTIFY = 33 + X32_LINES, ALLOW = 32 + X32_LINES, HAS_ADDRESS = 28 + X32_LINES };
+#define AT(n) ((n) + X32_LINES)
+
 static struct sock_filter program[] = {
     LOAD(arch),
     IF_EQ(ARCH, 1, 0),
@@ -37,25 +51,36 @@ static struct sock_filter program[] = {
 #endif
     IF_EQ(__NR_io_uring_setup, 0, 1), /* io_uring's socket calls would pass by: runtimes fall back */
     RETURN(SECCOMP_RET_ERRNO | ENOSYS),
-    IF_EQ(__NR_connect, 16, 0),
-    IF_EQ(__NR_bind, 15, 0),
-    IF_EQ(__NR_accept, 14, 0),
-    IF_EQ(__NR_accept4, 13, 0),
-    IF_EQ(__NR_getsockname, 12, 0),
-    IF_EQ(__NR_getpeername, 11, 0),
-    IF_EQ(__NR_setsockopt, 10, 0), /* every level: what is set before a conversion is carried over */
-    IF_EQ(__NR_getsockopt, 0, 8),
+    IF_EQ(__NR_connect, TO(AT(6), NOTIFY), 0),
+    IF_EQ(__NR_bind, TO(AT(7), NOTIFY), 0),
+    IF_EQ(__NR_accept, TO(AT(8), NOTIFY), 0),
+    IF_EQ(__NR_accept4, TO(AT(9), NOTIFY), 0),
+    IF_EQ(__NR_getsockname, TO(AT(10), NOTIFY), 0),
+    IF_EQ(__NR_getpeername, TO(AT(11), NOTIFY), 0),
+    IF_EQ(__NR_setsockopt, TO(AT(12), NOTIFY), 0),
+    IF_EQ(__NR_sendmsg, TO(AT(13), NOTIFY), 0),
+    IF_EQ(__NR_recvmsg, TO(AT(14), NOTIFY), 0),
+    IF_EQ(__NR_sendmmsg, TO(AT(15), NOTIFY), 0),
+    IF_EQ(__NR_recvmmsg, TO(AT(16), NOTIFY), 0),
+    IF_EQ(__NR_sendto, TO(AT(17), HAS_ADDRESS), 0),
+    IF_EQ(__NR_recvfrom, TO(AT(18), HAS_ADDRESS), 0),
+    IF_EQ(__NR_getsockopt, 0, TO(AT(19), ALLOW)),
     ARG_LOW(1),
-    IF_EQ(0 /* IPPROTO_IP */, 7, 0),
-    IF_EQ(6 /* IPPROTO_TCP */, 6, 0),
-    IF_EQ(41 /* IPPROTO_IPV6 */, 5, 0),
-    IF_EQ(SOL_SOCKET, 0, 3),
+    IF_EQ(0 /* IPPROTO_IP */, TO(AT(21), NOTIFY), 0),
+    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(22), NOTIFY), 0),
+    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(23), NOTIFY), 0),
+    IF_EQ(SOL_SOCKET, 0, TO(AT(24), ALLOW)),
     ARG_LOW(2),
-    IF_EQ(SO_DOMAIN, 2, 0),
-    IF_EQ(SO_PROTOCOL, 1, 0),
+    IF_EQ(SO_DOMAIN, TO(AT(26), NOTIFY), 0),
+    IF_EQ(SO_PROTOCOL, TO(AT(27), NOTIFY), TO(AT(27), ALLOW)),
+    ARG_LOW(4), /* HAS_ADDRESS: sendto's or recvfrom's address */
+    IF_EQ(0, 0, TO(AT(29), NOTIFY)),
+    ARG_HIGH(4),
+    IF_EQ(0, TO(AT(31), ALLOW), TO(AT(31), NOTIFY)),
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };
+_Static_assert(sizeof(program) / sizeof(program[0]) == NOTIFY + 1, "the places of the instructions");
 
 int filter_install(const char **missing)
 {

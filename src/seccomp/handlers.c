@@ -3,7 +3,9 @@
 
 #include "accept.h"
 #include "bindconnect.h"
+#include "datagram.h"
 #include "observe.h"
+#include "sockfiles.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +28,20 @@ void handle(int listener, const struct seccomp_notif *n)
     case __NR_getpeername:
         on_name(&c, n->data.nr == __NR_getpeername);
         break;
+    case __NR_sendto:
+    case __NR_sendmsg:
+        on_send(&c, n->data.nr == __NR_sendmsg);
+        break;
+    case __NR_recvfrom:
+    case __NR_recvmsg:
+        on_recv(&c, n->data.nr == __NR_recvmsg);
+        break;
+    case __NR_sendmmsg:
+        on_sendmmsg(&c);
+        break;
+    case __NR_recvmmsg:
+        on_recvmmsg(&c);
+        break;
     case __NR_setsockopt:
     case __NR_getsockopt:
         on_sockopt(&c, n->data.nr == __NR_setsockopt);
@@ -39,5 +55,5 @@ void handle(int listener, const struct seccomp_notif *n)
 
 void handlers_exit(void)
 {
-    bindconnect_exit();
+    sockfiles_exit();
 }

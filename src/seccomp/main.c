@@ -35,35 +35,22 @@ static const char *env(const char *name)
     return getenv(name);
 }
 
-static int send_fd(int sock, int fd)
+/* The child's listener, taken from it by its number (the child's own
+ * sendmsg would already be trapped by the filter, with nobody to answer). */
+static int take_fd(int sock, pid_t from)
 {
-    char byte = 0, control[CMSG_SPACE(sizeof(int))] = {0};
-    struct iovec iov = {&byte, 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+    int number;
+    if (read(sock, &number, sizeof(number)) != (ssize_t)sizeof(number))
+        return -1;
+    long pidfd = syscall(SYS_pidfd_open, from, 0);
+    if (pidfd < 0)
+        return -1;
+    long fd = syscall(SYS_pidfd_getfd, (int)pidfd, number, 0);
+    close((int)pidfd);
+    return (int)fd;
 }
 
-static int recv_fd(int sock)
-{
-    char byte, control[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {&byte, 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
-    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
-        return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-        return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    return fd;
-}
-
-/* The child: the filter, its listener to the parent, then the program (or,
+/* The child: the filter, its listener's number to the parent, then the program (or,
  * for --check, nothing). Exits 126 when the filter cannot be had. */
 static _Noreturn void run_child(int sock, char **argv)
 {
@@ -75,7 +62,7 @@ static _Noreturn void run_child(int sock, char **argv)
         _exit(126);
     }
     char go;
-    if (send_fd(sock, listener) != 0 || read(sock, &go, 1) != 1)
+    if (write(sock, &listener, sizeof(listener)) != (ssize_t)sizeof(listener) || read(sock, &go, 1) != 1)
         _exit(126);
     close(listener);
     close(sock);
@@ -93,11 +80,9 @@ static _Noreturn void run_child(int sock, char **argv)
     _exit(errno == ENOENT ? 127 : 126);
 }
 
-/* What --check needs beyond the filter: ADDFD and pidfd_getfd. */
+/* What --check needs beyond the filter and pidfd_getfd: ADDFD. */
 static const char *lacking(int listener)
 {
-    if (syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == ENOSYS)
-        return "pidfd_getfd (Linux 5.6)";
     struct seccomp_notif_addfd add = {.id = 0};
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && (errno == EINVAL || errno == ENOTTY))
         return "SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9)";
@@ -159,8 +144,11 @@ int main(int argc, char **argv)
         run_child(sv[1], check ? NULL : argv + 2);
     }
     close(sv[1]);
-    int listener = recv_fd(sv[0]);
-    const char *missing = listener >= 0 && check ? lacking(listener) : NULL;
+    errno = 0;
+    int listener = take_fd(sv[0], child);
+    const char *missing = listener < 0 && errno == ENOSYS ? "pidfd_getfd (Linux 5.6)"
+                          : listener >= 0 && check  ? lacking(listener)
+                                                    : NULL;
     if (missing != NULL)
         fprintf(stderr, "unsock: the seccomp engine cannot run here: this kernel lacks %s: use --engine preload\n",
                 missing);

@@ -50,9 +50,5 @@ int notif_install(int listener, uint64_t id, int fd, int at, bool cloexec)
         .newfd_flags = cloexec ? O_CLOEXEC : 0,
     };
     int r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-    if (r < 0)
-        return -1;
-    if (at >= 0)
-        notif_return(listener, id, 0);
-    return r;
+    return r < 0 ? -1 : r;
 }

@@ -26,8 +26,8 @@ void notif_fail(int listener, uint64_t id, int err);
 void notif_continue(int listener, uint64_t id);
 
 /* Put local descriptor fd in the caller: at number at (>= 0, replacing what
- * is there, then the call returns 0), or at a free number that the call
- * returns (at < 0). -1 with errno (ENOENT: the caller went away). */
+ * is there; the call is answered after), or at a free number that the call
+ * returns at once (at < 0). -1 with errno (ENOENT: the caller went away). */
 int notif_install(int listener, uint64_t id, int fd, int at, bool cloexec);
 
 #endif

@@ -30,6 +30,12 @@ PROGS = Path(__file__).resolve().parent / "progs"
 TIMEOUT = 60.0  # seconds any one program may run
 
 
+def probe_env() -> dict[str, str]:
+    """The environment of a program here: the supervisor removes a socket file within half a
+    second of its socket's last close (it sees no close), so the probes wait that long for it."""
+    return {**plain_env(), "PROBE_GRACE_MS": "1500"}
+
+
 def describe(p: subprocess.CompletedProcess[bytes] | Program, what: str) -> str:
     """A failure message: what went wrong, then the program's output."""
     if isinstance(p, Program):
@@ -53,7 +59,7 @@ class Program:
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
-        self.proc = subprocess.Popen(args, env=plain_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(args, env=probe_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)
         self.out = b""  # everything read from stdout so far
         self.pos = 0  # where the next line starts in out
@@ -149,7 +155,7 @@ class Supervised:
         """cmd under the supervisor to completion (not checked); killed after timeout seconds,
         which fails the test."""
         args = self.args(cmd, addr=addr, options=options)
-        p = subprocess.Popen(args, env=plain_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.Popen(args, env=probe_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, start_new_session=True)
         try:
             out, err = p.communicate(timeout=timeout)

@@ -86,6 +86,13 @@ static int file_exists(int port)
     return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+static int file_gone(int port)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%d" DGRAM_SUFFIX, dir, port);
+    return gone(path);
+}
+
 /* The local port getsockname reports, checking family and length. */
 static int local_port(int fd)
 {
@@ -365,9 +372,9 @@ int main(int argc, char **argv)
         EXPECT(n == 1 && got.data.u64 == 0xbeef, "epoll on a server registered before bind: %d", n);
         expect_from(s2, "five", want);
         MUST(close(s2));
-        EXPECT(!file_exists(ps2), "port 0 server's file left after close");
+        EXPECT(file_gone(ps2), "port 0 server's file left after close");
         MUST(close(c3));
-        EXPECT(!file_exists(p3), "epoll client's reply file left after close");
+        EXPECT(file_gone(p3), "epoll client's reply file left after close");
         close(ep);
     }
 
@@ -391,7 +398,7 @@ int main(int argc, char **argv)
         expect_from(srv, "seven", want);
         MUST(close(c4));
         MUST(close(c5));
-        EXPECT(!file_exists(p4) && !file_exists(p5), "reply files left after close");
+        EXPECT(file_gone(p4) && file_gone(p5), "reply files left after close");
     }
 
     /* A native unbound unix datagram socket sending to the file: port 0. */
@@ -410,10 +417,10 @@ int main(int argc, char **argv)
     /* Closing removes the reply addresses and the server's file. */
     MUST(close(c1));
     MUST(close(c2));
-    EXPECT(!file_exists(p1), "unconnected client's file %d left after close", p1);
-    EXPECT(!file_exists(p2), "connected client's file %d left after close", p2);
+    EXPECT(file_gone(p1), "unconnected client's file %d left after close", p1);
+    EXPECT(file_gone(p2), "connected client's file %d left after close", p2);
     MUST(close(srv));
-    EXPECT(!file_exists(port), "server's file left after close");
+    EXPECT(file_gone(port), "server's file left after close");
     if (failures == 0)
         printf("ok\n");
     return failures != 0;

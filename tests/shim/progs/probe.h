@@ -121,6 +121,17 @@ static inline int is_unix_socket(int fd)
     return found;
 }
 
+/* Whether path is gone, waiting up to PROBE_GRACE_MS milliseconds for it
+ * (the seccomp engine sees no close: it removes a socket file within half
+ * a second of its socket's last close; the preload engine at once). */
+static inline int gone(const char *path)
+{
+    const char *grace = getenv("PROBE_GRACE_MS");
+    for (int waited = 0, limit = grace ? atoi(grace) : 0; access(path, F_OK) == 0 && waited < limit; waited += 10)
+        usleep(10000);
+    return access(path, F_OK) != 0;
+}
+
 static inline int count_fds(void)
 {
     char buf[64];
