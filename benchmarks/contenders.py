@@ -144,6 +144,11 @@ class UnsockRun:
         return None
 
     def command(self, argv: list[str], setting: Setting) -> tuple[list[str], dict[str, str]]:
+        # The seccomp engine is for what LD_PRELOAD cannot reach: the benchmark's own programs run
+        # linked statically under it (dynamic ones would carry the preload shim as well).
+        static = Path(f"{argv[0]}-static")
+        if self.engine == "seccomp" and static.exists():
+            argv = [str(static), *argv[1:]]
         cli = [*setting.unsock_cli, "run", "--engine", self.engine, "--dir", str(setting.sockdir)]
         return [*cli, "--addr", UNSOCK_ADDR, "--", *argv], plain_env()
 

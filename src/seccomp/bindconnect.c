@@ -57,6 +57,8 @@ static void *connect_later(void *arg)
         else if (unsock_now_ms() > l->give_up_ms)
             err = EAGAIN; /* a process that accepts its own connections must not wait on itself for ever */
     }
+    if (err == 0 && fcntl(l->sock, F_SETFL, O_NONBLOCK) != 0) /* as call_install expects it */
+        err = errno;
     if (err == 0)
         err = call_replace(&l->c, l->sock, &l->d, "");
     if (err == 0)
@@ -188,6 +190,22 @@ static int apply_in_place(struct call *c, const struct unsock_query *q, const st
     return err;
 }
 
+/* A stream socket bound by a plan: the connections accepted from it
+ * without the supervisor are known by its unix address (call.h). */
+static void mark_bound(int sock)
+{
+    struct sockaddr_un un;
+    socklen_t len = sizeof(un);
+    struct stat st;
+    if (getsockname(sock, (struct sockaddr *)&un, &len) != 0 || fstat(sock, &st) != 0)
+        return;
+    socks_lock();
+    struct ssock *s = socks_find(st.st_ino);
+    if (s != NULL)
+        socks_set_bound(s, &un, len);
+    socks_unlock();
+}
+
 /* bind of a new unix socket for the caller's (or a blackhole). */
 static int apply_bind(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
@@ -204,6 +222,8 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
     if (err == 0) {
         unsock_describe(&d, q, p->port != 0 ? p->port : unsock_pseudo_port());
         err = call_replace(c, sock, &d, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : "");
+        if (err == 0 && c->type == SOCK_STREAM)
+            mark_bound(sock);
     }
     unsock_log_plan(c->fd, q, p, err, NULL);
     call_abandon(sock, &d);

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -45,10 +47,41 @@ bool call_describe(struct call *c)
            (c->flags = fcntl(c->dup, F_GETFL)) >= 0;
 }
 
+/* A connection the kernel accepted on a converted listener (the program
+ * asked for no peer address, so the supervisor was not called): it has
+ * the listener's unix address. Recorded now, as accept would have. Lock
+ * held. */
+static struct ssock *recognise(const struct call *c)
+{
+    struct sockaddr_un un, peer_un;
+    socklen_t len = sizeof(un), peer_len = sizeof(peer_un);
+    if (getsockname(c->dup, (struct sockaddr *)&un, &len) != 0 || un.sun_family != AF_UNIX ||
+        len <= offsetof(struct sockaddr_un, sun_path))
+        return NULL;
+    const struct ssock *l = socks_find_bound(&un, len);
+    if (l == NULL || l->ino == c->ino || getpeername(c->dup, (struct sockaddr *)&peer_un, &peer_len) != 0)
+        return NULL;
+    char what[40];
+    snprintf(what, sizeof(what), "accepted fd %d", c->fd);
+    struct usock d = {.family = l->u.family, .type = l->u.type, .local = l->u.local, .local_len = l->u.local_len};
+    for (size_t i = 0; i < l->u.nopts; i++) /* the listener's options, inherited */
+        unsock_opt_store(&d, l->u.opts[i].level, l->u.opts[i].name, l->u.opts[i].val, l->u.opts[i].len);
+    d.peer_len = unsock_accepted_peer(c->dup, d.family, &d.local, d.local_len, &peer_un, peer_len, what, &d.peer);
+    struct ssock *s = socks_add(c->ino, d.family, d.type);
+    if (s == NULL) {
+        forget_description(&d);
+        return NULL;
+    }
+    s->u = d;
+    return s;
+}
+
 struct usock *call_converted(const struct call *c)
 {
     socks_lock();
     struct ssock *s = socks_find(c->ino);
+    if (s == NULL)
+        s = recognise(c);
     if (s == NULL)
         socks_unlock();
     return s != NULL ? &s->u : NULL;
@@ -59,8 +92,9 @@ static int new_socket(const struct call *c, int domain)
     return socket(domain, c->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
 
-/* The owner and signal of O_ASYNC (or of SIGURG) the program gave its
- * socket, given to the one that replaces it. */
+/* The owner and signal of O_ASYNC the program gave its socket, given to
+ * the one that replaces it (an owner for SIGURG alone is not: the
+ * supervisor sees no fcntl, and asking costs every conversion a call). */
 static int carry_owner(int from, int to)
 {
     struct f_owner_ex owner;
@@ -90,8 +124,8 @@ static void *set_async(void *arg)
  * descriptors of its own. */
 static int set_flags(int sock, int at, int flags)
 {
-    if (!(flags & O_ASYNC))
-        return fcntl(sock, F_SETFL, flags);
+    if (!(flags & O_ASYNC)) /* ours are made non-blocking */
+        return flags == O_NONBLOCK ? 0 : fcntl(sock, F_SETFL, flags);
     struct async a = {sock, at, flags, 0};
     pthread_t t;
     if ((a.err = pthread_create(&t, NULL, set_async, &a)) == 0)
@@ -102,7 +136,8 @@ static int set_flags(int sock, int at, int flags)
 
 int call_install(struct call *c, int sock)
 {
-    if (carry_owner(c->dup, sock) != 0 || set_flags(sock, c->fd, c->flags & (O_NONBLOCK | O_ASYNC)) != 0)
+    if (((c->flags & O_ASYNC) && carry_owner(c->dup, sock) != 0) ||
+        set_flags(sock, c->fd, c->flags & (O_NONBLOCK | O_ASYNC)) != 0)
         return -1;
     return notif_install(c->listener, c->n.id, sock, c->fd, target_cloexec(c->tid, c->fd)) < 0 ? -1 : 0;
 }

@@ -31,13 +31,21 @@
 /* Offsets of jumps are counted from the next instruction: TO(here, there). */
 #define TO(here, there) ((there) - (here) - 1)
 
-/* Trapped: the calls that take or give addresses; sendto and recvfrom only
- * with an address; setsockopt at every level (what is set before a
- * conversion is carried over); getsockopt at the levels whose options a
- * converted socket emulates, and at SOL_SOCKET for SO_DOMAIN and
- * SO_PROTOCOL, which would say AF_UNIX. AT(n) is the place of the n-th
- * instruction not counting the two of x32, which the jumps name. */
-enum { NOTIFY = 33 + X32_LINES, ALLOW = 32 + X32_LINES, HAS_ADDRESS = 28 + X32_LINES };
+/* Trapped: the calls that take or give addresses; accept and accept4 only
+ * with a buffer for the peer's address (without, the kernel's accept on a
+ * converted listener is exact, and the connection is recognised later by
+ * its listener's address); sendto and recvfrom only with an address;
+ * setsockopt at every level (what is set before a conversion is carried
+ * over); getsockopt at the levels whose options a converted socket
+ * emulates, and at SOL_SOCKET for SO_DOMAIN and SO_PROTOCOL, which would
+ * say AF_UNIX. AT(n) is the place of the n-th instruction not counting the
+ * two of x32, which the jumps name. */
+enum {
+    HAS_ADDRESS = 28 + X32_LINES,
+    HAS_PEER_BUFFER = 32 + X32_LINES,
+    ALLOW = 36 + X32_LINES,
+    NOTIFY = 37 + X32_LINES,
+};
 #define AT(n) ((n) + X32_LINES)
 
 static struct sock_filter program[] = {
@@ -53,8 +61,8 @@ static struct sock_filter program[] = {
     RETURN(SECCOMP_RET_ERRNO | ENOSYS),
     IF_EQ(__NR_connect, TO(AT(6), NOTIFY), 0),
     IF_EQ(__NR_bind, TO(AT(7), NOTIFY), 0),
-    IF_EQ(__NR_accept, TO(AT(8), NOTIFY), 0),
-    IF_EQ(__NR_accept4, TO(AT(9), NOTIFY), 0),
+    IF_EQ(__NR_accept, TO(AT(8), HAS_PEER_BUFFER), 0),
+    IF_EQ(__NR_accept4, TO(AT(9), HAS_PEER_BUFFER), 0),
     IF_EQ(__NR_getsockname, TO(AT(10), NOTIFY), 0),
     IF_EQ(__NR_getpeername, TO(AT(11), NOTIFY), 0),
     IF_EQ(__NR_setsockopt, TO(AT(12), NOTIFY), 0),
@@ -77,6 +85,10 @@ static struct sock_filter program[] = {
     IF_EQ(0, 0, TO(AT(29), NOTIFY)),
     ARG_HIGH(4),
     IF_EQ(0, TO(AT(31), ALLOW), TO(AT(31), NOTIFY)),
+    ARG_LOW(1), /* HAS_PEER_BUFFER: accept's */
+    IF_EQ(0, 0, TO(AT(33), NOTIFY)),
+    ARG_HIGH(1),
+    IF_EQ(0, TO(AT(35), ALLOW), TO(AT(35), NOTIFY)),
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };

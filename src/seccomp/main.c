@@ -95,8 +95,16 @@ static void forward(int sig)
         kill(child, sig);
 }
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* Linux 6.6; older headers */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+
 static void serve(int listener)
 {
+    /* The caller waits for each answer: wake it on this CPU, and this
+     * supervisor when it calls (ignored before Linux 6.6). */
+    (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
     for (;;) {
         struct pollfd p = {listener, POLLIN, 0};
         if (poll(&p, 1, -1) < 0) {

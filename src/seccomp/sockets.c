@@ -89,6 +89,31 @@ static void prune(void)
     free(live);
 }
 
+/* The inodes of the stream sockets bound by the supervisor (listeners),
+ * few: the newest replace the oldest. */
+#define BOUND 256
+static ino_t bound[BOUND];
+static unsigned nbound;
+
+void socks_set_bound(struct ssock *s, const struct sockaddr_un *un, socklen_t len)
+{
+    s->bound = *un;
+    s->bound_len = len;
+    bound[nbound++ % BOUND] = s->ino;
+}
+
+struct ssock *socks_find_bound(const struct sockaddr_un *un, socklen_t len)
+{
+    for (unsigned i = 0; i < BOUND && i < nbound; i++) {
+        struct ssock *s = bound[i] != 0 ? socks_find(bound[i]) : NULL;
+        if (s == NULL)
+            bound[i] = 0; /* closed and forgotten */
+        else if (s->bound_len == len && memcmp(&s->bound, un, len) == 0)
+            return s;
+    }
+    return NULL;
+}
+
 struct ssock *socks_add(ino_t ino, int family, int type)
 {
     if (++added % PRUNE_EVERY == 0)
@@ -104,6 +129,7 @@ struct ssock *socks_add(ino_t ino, int family, int type)
         free(s->u.opts);
         free(s->u.peers);
         memset(&s->u, 0, sizeof(s->u));
+        s->bound_len = 0;
     }
     s->u.family = family;
     s->u.type = type;

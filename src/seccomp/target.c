@@ -4,6 +4,7 @@
 #include "digits.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +56,56 @@ static bool status_line(pid_t tid, const char *name, char *out, size_t outlen)
     return false;
 }
 
-pid_t target_pid(pid_t tid)
+static pid_t tgid_of(pid_t tid)
 {
     char v[32];
     unsigned long long pid;
     if (!status_line(tid, "Tgid", v, sizeof(v)) || !unsock_digits(v, strlen(v), 10, false, 0x7fffffff, &pid))
         return 0;
     return (pid_t)pid;
+}
+
+/* The threads that called lately: a pidfd of each, which says whether the
+ * thread is still the one with that id (ids are reused), and its process.
+ * Before Linux 6.9 (no pidfd of a thread) nothing is kept. */
+#define THREADS 64
+static struct thread {
+    pid_t tid, tgid;
+    int pidfd; /* -1: empty */
+} threads[THREADS];
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void threads_init(void)
+{
+    for (size_t i = 0; i < THREADS; i++)
+        threads[i].pidfd = -1;
+}
+
+/* The kept entry of tid, still that thread, or a new one; NULL if no
+ * pidfd of the thread can be had. Lock held. */
+static struct thread *thread(pid_t tid)
+{
+    pthread_once(&threads_once, threads_init);
+    struct thread *t = &threads[(unsigned)tid % THREADS];
+    if (t->tid == tid && t->pidfd >= 0 && syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) == 0)
+        return t;
+    int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (fd < 0)
+        return NULL;
+    if (t->pidfd >= 0)
+        close(t->pidfd);
+    *t = (struct thread){.tid = tid, .tgid = tgid_of(tid), .pidfd = fd};
+    return t;
+}
+
+pid_t target_pid(pid_t tid)
+{
+    pthread_mutex_lock(&threads_lock);
+    const struct thread *t = thread(tid);
+    pid_t tgid = t != NULL ? t->tgid : tgid_of(tid);
+    pthread_mutex_unlock(&threads_lock);
+    return tgid;
 }
 
 uid_t target_uid(pid_t tid)
@@ -75,16 +119,20 @@ uid_t target_uid(pid_t tid)
 
 int target_dup(pid_t tid, int fd)
 {
-    long pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-    if (pidfd < 0 && errno == EINVAL) { /* before Linux 6.9: the process's pidfd */
-        pid_t pid = target_pid(tid);
-        pidfd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : -1;
-    }
-    if (pidfd < 0)
-        return -1;
-    long dup = syscall(SYS_pidfd_getfd, (int)pidfd, fd, 0);
+    pthread_mutex_lock(&threads_lock);
+    const struct thread *t = thread(tid);
+    long dup = t != NULL ? syscall(SYS_pidfd_getfd, t->pidfd, fd, 0) : -1;
     int saved = errno;
-    close((int)pidfd);
+    pthread_mutex_unlock(&threads_lock);
+    if (t == NULL && saved == EINVAL) { /* before Linux 6.9: no pidfd of a thread, the process's */
+        pid_t pid = tgid_of(tid);
+        long pidfd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : -1;
+        if (pidfd < 0)
+            return -1;
+        dup = syscall(SYS_pidfd_getfd, (int)pidfd, fd, 0);
+        saved = errno;
+        close((int)pidfd);
+    }
     errno = saved;
     return (int)dup;
 }
