@@ -65,8 +65,7 @@ static void *connect_later(void *arg)
         notif_return(l->c.listener, l->c.n.id, 0);
     else if (err != ECANCELED)
         notif_fail(l->c.listener, l->c.n.id, err);
-    forget_description(&l->d);
-    close(l->sock);
+    call_abandon(&l->c, l->sock, &l->d);
     close(l->c.dup);
     free(l);
     return NULL;
@@ -84,6 +83,7 @@ static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p,
         return false;
     }
     c->dup = -1;
+    c->pending.nepolls = 0;
     d->opts = NULL, d->peers = NULL; /* the thread's now */
     return true;
 }
@@ -113,7 +113,7 @@ static int apply_record(struct call *c, const struct unsock_query *q, struct uns
         err = call_replace(c, sock, &d, "");
     }
     unsock_log_plan(c->fd, q, p, err, rc != 0 && err == 0 ? " (in progress)" : NULL);
-    call_abandon(sock, &d);
+    call_abandon(c, sock, &d);
     return err;
 }
 
@@ -139,7 +139,7 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
     struct sockaddr_un owned = {.sun_path = ""};
     if (p->implicit_bind && unsock_implicit_bind(sock, &d, q, p, &owned) != 0) {
         int err = errno;
-        call_abandon(sock, &d);
+        call_abandon(c, sock, &d);
         return err;
     }
     if (c->type == SOCK_STREAM) /* named with its address, which the server then reports */
@@ -147,7 +147,7 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
                                          q->addr->sa_family == AF_INET6 ? target_uid(c->tid) : 0, &d.local);
     int err = connect(sock, (const struct sockaddr *)&p->un, p->un_len) == 0 ? 0 : errno;
     if (err == ECONNREFUSED && p->may_be_control && unsock_plan_control_file(p, q, err)) {
-        call_abandon(sock, &d);
+        call_abandon(c, sock, &d);
         return apply_control(c, q, p);
     }
     if (err == EAGAIN && c->type == SOCK_STREAM) {
@@ -166,7 +166,7 @@ static int apply_connect(struct call *c, const struct unsock_query *q, struct un
     if (err != 0 && owned.sun_path[0] != '\0')
         unlink(owned.sun_path);
     err = err == ENOENT ? ECONNREFUSED : err;
-    call_abandon(sock, &d);
+    call_abandon(c, sock, &d);
     unsock_log_plan(c->fd, q, p, err, NULL);
     return err;
 }
@@ -216,7 +216,7 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
     int err = unsock_bind_plan(sock, q, p) == 0 ? 0 : errno;
     if (err == EADDRINUSE && p->kind == PLAN_UNIX && !p->free_port && p->may_be_control &&
         unsock_plan_control_file(p, q, EADDRINUSE)) {
-        call_abandon(sock, &d);
+        call_abandon(c, sock, &d);
         return apply_control(c, q, p);
     }
     if (err == 0) {
@@ -226,7 +226,7 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
             mark_bound(sock);
     }
     unsock_log_plan(c->fd, q, p, err, NULL);
-    call_abandon(sock, &d);
+    call_abandon(c, sock, &d);
     return err;
 }
 

@@ -2,6 +2,7 @@
 #include "call.h"
 
 #include "carry.h"
+#include "log.h"
 #include "notif.h"
 #include "sockaddr.h"
 #include "sockfiles.h"
@@ -15,6 +16,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,29 +109,41 @@ static int carry_owner(int from, int to)
     return sig < 0 || fcntl(to, F_SETOWN_EX, &owner) != 0 || fcntl(to, F_SETSIG, sig) != 0 ? -1 : 0;
 }
 
-struct async {
-    int sock, at, flags, err;
+struct as_program {
+    const struct call *c;
+    int sock, flags, err;
 };
 
-static void *set_async(void *arg)
+static void *as_program(void *arg)
 {
-    struct async *a = arg;
-    if (unshare(CLONE_FILES) != 0 || (a->sock != a->at && dup3(a->sock, a->at, 0) < 0) ||
-        fcntl(a->at, F_SETFL, a->flags) != 0)
+    struct as_program *a = arg;
+    const struct call *c = a->c;
+    int at = c->fd;
+    if (unshare(CLONE_FILES) != 0 || (a->sock != at && dup3(a->sock, at, 0) < 0) ||
+        fcntl(at, F_SETFL, a->flags) != 0) {
         a->err = errno;
+        return NULL;
+    }
+    for (unsigned i = 0; i < c->pending.nepolls; i++) {
+        const struct pending_epoll *e = &c->pending.epolls[i];
+        struct epoll_event ev = {.events = e->events, .data.u64 = e->data};
+        if (e->ep >= 0 && epoll_ctl(e->ep, EPOLL_CTL_ADD, at, &ev) != 0 && errno != EEXIST)
+            unsock_debug("fd %d: not added to epoll fd %d again: %s", at, e->epfd, strerror(errno));
+    }
     return NULL;
 }
 
-/* O_ASYNC registers the descriptor number that its signals report
- * (si_fd): set with the program's number, in a thread with a table of
- * descriptors of its own. */
-static int set_flags(int sock, int at, int flags)
+/* What the kernel keys by the program's descriptor number: O_ASYNC (whose
+ * signals report it as si_fd) and epoll registrations (which the program
+ * changes by it). Done with the program's number in a thread with a table
+ * of descriptors of its own. */
+static int set_flags(const struct call *c, int sock, int flags)
 {
-    if (!(flags & O_ASYNC)) /* ours are made non-blocking */
+    if (!(flags & O_ASYNC) && c->pending.nepolls == 0) /* ours are made non-blocking */
         return flags == O_NONBLOCK ? 0 : fcntl(sock, F_SETFL, flags);
-    struct async a = {sock, at, flags, 0};
+    struct as_program a = {c, sock, flags, 0};
     pthread_t t;
-    if ((a.err = pthread_create(&t, NULL, set_async, &a)) == 0)
+    if ((a.err = pthread_create(&t, NULL, as_program, &a)) == 0)
         pthread_join(t, NULL);
     errno = a.err;
     return a.err == 0 ? 0 : -1;
@@ -137,7 +152,7 @@ static int set_flags(int sock, int at, int flags)
 int call_install(struct call *c, int sock)
 {
     if (((c->flags & O_ASYNC) && carry_owner(c->dup, sock) != 0) ||
-        set_flags(sock, c->fd, c->flags & (O_NONBLOCK | O_ASYNC)) != 0)
+        set_flags(c, sock, c->flags & (O_NONBLOCK | O_ASYNC)) != 0)
         return -1;
     return notif_install(c->listener, c->n.id, sock, c->fd, target_cloexec(c->tid, c->fd)) < 0 ? -1 : 0;
 }
@@ -165,13 +180,16 @@ void forget_description(struct usock *d)
     d->opts = NULL, d->nopts = d->capopts = 0, d->peers = NULL;
 }
 
-static void carry_options(const struct call *c, int to, struct usock *s)
+/* What the program did to the socket it had (pending) is carried over to
+ * `to`: the options now, the epoll sets at call_install. */
+static void carry_options(struct call *c, int to, struct usock *s)
 {
     socks_lock();
-    uint64_t touched = socks_touched(c->ino);
+    if (!socks_pending_take(c->ino, &c->pending))
+        c->pending = (struct pending){0};
     socks_unlock();
-    if (touched != 0)
-        unsock_carry(c->dup, to, s, touched);
+    if (c->pending.options != 0)
+        unsock_carry(c->dup, to, s, c->pending.options);
 }
 
 int call_wait(const struct call *c, short events, int64_t deadline_ms)
@@ -199,11 +217,20 @@ static void record(int sock, struct usock *d)
     forget_description(d);
 }
 
+void call_forget_pending(struct call *c)
+{
+    for (unsigned i = 0; i < c->pending.nepolls; i++)
+        pending_epoll_drop(&c->pending.epolls[i]);
+    c->pending.nepolls = 0;
+}
+
 int call_replace(struct call *c, int sock, struct usock *d, const char *owned)
 {
     record(sock, d);
-    if (call_install(c, sock) != 0)
-        return errno;
+    int err = call_install(c, sock) == 0 ? 0 : errno;
+    call_forget_pending(c);
+    if (err != 0)
+        return err;
     if (owned[0] != '\0')
         sockfiles_own(sock, owned, c->type);
     return 0;
@@ -218,8 +245,9 @@ int call_prepare(struct call *c, int family, int domain, struct usock *d)
     return sock;
 }
 
-void call_abandon(int sock, struct usock *d)
+void call_abandon(struct call *c, int sock, struct usock *d)
 {
+    call_forget_pending(c);
     forget_description(d);
     close(sock);
 }

@@ -17,6 +17,7 @@ struct call {
     int dup; /* ours of it, or -1 */
     ino_t ino;
     int domain, type, flags; /* once described */
+    struct pending pending;  /* what is carried over to a replacement */
 };
 
 /* Whether the caller still waits for the answer. */
@@ -56,7 +57,10 @@ void forget_description(struct usock *d);
  * to remove), or abandoned. */
 int call_prepare(struct call *c, int family, int domain, struct usock *d);
 int call_replace(struct call *c, int sock, struct usock *d, const char *owned);
-void call_abandon(int sock, struct usock *d);
+void call_abandon(struct call *c, int sock, struct usock *d);
+
+/* Close what c holds of the socket it replaces (done by the two above). */
+void call_forget_pending(struct call *c);
 
 /* The answer to a call that waited when a signal came, as the kernel's
  * own blocking calls give it (ERESTARTSYS): the call is made again after a

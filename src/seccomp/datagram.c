@@ -111,7 +111,7 @@ static int convert(struct call *c, const struct unsock_query *q, const struct un
     if (err != 0) {
         if (owned.sun_path[0] != '\0')
             unlink(owned.sun_path);
-        call_abandon(sock, &d);
+        call_abandon(c, sock, &d);
         errno = err;
         return -1;
     }

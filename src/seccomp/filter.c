@@ -35,16 +35,16 @@
  * with a buffer for the peer's address (without, the kernel's accept on a
  * converted listener is exact, and the connection is recognised later by
  * its listener's address); sendto and recvfrom only with an address;
- * setsockopt at every level (what is set before a conversion is carried
- * over); getsockopt at the levels whose options a converted socket
+ * setsockopt at every level and epoll_ctl (what is set or registered
+ * before a conversion is carried over); getsockopt at the levels whose options a converted socket
  * emulates, and at SOL_SOCKET for SO_DOMAIN and SO_PROTOCOL, which would
  * say AF_UNIX. AT(n) is the place of the n-th instruction not counting the
  * two of x32, which the jumps name. */
 enum {
-    HAS_ADDRESS = 28 + X32_LINES,
-    HAS_PEER_BUFFER = 32 + X32_LINES,
-    ALLOW = 36 + X32_LINES,
-    NOTIFY = 37 + X32_LINES,
+    HAS_ADDRESS = 29 + X32_LINES,
+    HAS_PEER_BUFFER = 33 + X32_LINES,
+    ALLOW = 37 + X32_LINES,
+    NOTIFY = 38 + X32_LINES,
 };
 #define AT(n) ((n) + X32_LINES)
 
@@ -70,25 +70,26 @@ static struct sock_filter program[] = {
     IF_EQ(__NR_recvmsg, TO(AT(14), NOTIFY), 0),
     IF_EQ(__NR_sendmmsg, TO(AT(15), NOTIFY), 0),
     IF_EQ(__NR_recvmmsg, TO(AT(16), NOTIFY), 0),
-    IF_EQ(__NR_sendto, TO(AT(17), HAS_ADDRESS), 0),
-    IF_EQ(__NR_recvfrom, TO(AT(18), HAS_ADDRESS), 0),
-    IF_EQ(__NR_getsockopt, 0, TO(AT(19), ALLOW)),
+    IF_EQ(__NR_epoll_ctl, TO(AT(17), NOTIFY), 0),
+    IF_EQ(__NR_sendto, TO(AT(18), HAS_ADDRESS), 0),
+    IF_EQ(__NR_recvfrom, TO(AT(19), HAS_ADDRESS), 0),
+    IF_EQ(__NR_getsockopt, 0, TO(AT(20), ALLOW)),
     ARG_LOW(1),
-    IF_EQ(0 /* IPPROTO_IP */, TO(AT(21), NOTIFY), 0),
-    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(22), NOTIFY), 0),
-    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(23), NOTIFY), 0),
-    IF_EQ(SOL_SOCKET, 0, TO(AT(24), ALLOW)),
+    IF_EQ(0 /* IPPROTO_IP */, TO(AT(22), NOTIFY), 0),
+    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(23), NOTIFY), 0),
+    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(24), NOTIFY), 0),
+    IF_EQ(SOL_SOCKET, 0, TO(AT(25), ALLOW)),
     ARG_LOW(2),
-    IF_EQ(SO_DOMAIN, TO(AT(26), NOTIFY), 0),
-    IF_EQ(SO_PROTOCOL, TO(AT(27), NOTIFY), TO(AT(27), ALLOW)),
+    IF_EQ(SO_DOMAIN, TO(AT(27), NOTIFY), 0),
+    IF_EQ(SO_PROTOCOL, TO(AT(28), NOTIFY), TO(AT(28), ALLOW)),
     ARG_LOW(4), /* HAS_ADDRESS: sendto's or recvfrom's address */
-    IF_EQ(0, 0, TO(AT(29), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(30), NOTIFY)),
     ARG_HIGH(4),
-    IF_EQ(0, TO(AT(31), ALLOW), TO(AT(31), NOTIFY)),
+    IF_EQ(0, TO(AT(32), ALLOW), TO(AT(32), NOTIFY)),
     ARG_LOW(1), /* HAS_PEER_BUFFER: accept's */
-    IF_EQ(0, 0, TO(AT(33), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(34), NOTIFY)),
     ARG_HIGH(1),
-    IF_EQ(0, TO(AT(35), ALLOW), TO(AT(35), NOTIFY)),
+    IF_EQ(0, TO(AT(36), ALLOW), TO(AT(36), NOTIFY)),
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };

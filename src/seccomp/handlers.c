@@ -4,6 +4,7 @@
 #include "accept.h"
 #include "bindconnect.h"
 #include "datagram.h"
+#include "epollset.h"
 #include "observe.h"
 #include "sockfiles.h"
 
@@ -41,6 +42,9 @@ void handle(int listener, const struct seccomp_notif *n)
         break;
     case __NR_recvmmsg:
         on_recvmmsg(&c);
+        break;
+    case __NR_epoll_ctl:
+        on_epoll_ctl(&c);
         break;
     case __NR_setsockopt:
     case __NR_getsockopt:

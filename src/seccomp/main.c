@@ -23,6 +23,7 @@
 #include <string.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -152,6 +153,13 @@ int main(int argc, char **argv)
         run_child(sv[1], check ? NULL : argv + 2);
     }
     close(sv[1]);
+    /* The supervisor holds descriptors for the tree (epoll sets of sockets
+     * not converted yet, sockets in conversion): as many as it may. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile); /* best effort: the default serves most programs */
+    }
     errno = 0;
     int listener = take_fd(sv[0], child);
     const char *missing = listener < 0 && errno == ENOSYS ? "pidfd_getfd (Linux 5.6)"

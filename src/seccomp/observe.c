@@ -53,7 +53,8 @@ void on_sockopt(struct call *c, bool set)
         uint64_t bit = set ? unsock_carry_bit(level, name) : 0;
         if (bit != 0) { /* carried over if the socket is converted later */
             socks_lock();
-            socks_touch(c->ino, bit);
+            struct pending *p = socks_pending(c->ino, true);
+            p->options |= bit;
             socks_unlock();
         }
         return call_pass(c);

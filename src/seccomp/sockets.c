@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BUCKETS 4096
 #define PRUNE_EVERY 1024
@@ -136,26 +137,36 @@ struct ssock *socks_add(ino_t ino, int family, int type)
     return s;
 }
 
-#define TOUCHED 1024
+#define PENDING 1024
 
-static struct {
-    ino_t ino;
-    uint64_t bits;
-} touched[TOUCHED];
+static struct pending pending[PENDING];
 
-void socks_touch(ino_t ino, uint64_t bits)
+struct pending *socks_pending(ino_t ino, bool create)
 {
-    unsigned i = (unsigned)(ino % TOUCHED);
-    if (touched[i].ino != ino)
-        touched[i].ino = ino, touched[i].bits = 0;
-    touched[i].bits |= bits;
+    struct pending *p = &pending[ino % PENDING];
+    if (p->ino == ino)
+        return p;
+    if (!create)
+        return NULL;
+    for (unsigned i = 0; i < p->nepolls; i++)
+        pending_epoll_drop(&p->epolls[i]);
+    *p = (struct pending){.ino = ino};
+    return p;
 }
 
-uint64_t socks_touched(ino_t ino)
+void pending_epoll_drop(struct pending_epoll *e)
 {
-    unsigned i = (unsigned)(ino % TOUCHED);
-    if (touched[i].ino != ino)
-        return 0;
-    touched[i].ino = 0;
-    return touched[i].bits;
+    if (e->ep >= 0)
+        close(e->ep);
+    e->ep = -1;
+}
+
+bool socks_pending_take(ino_t ino, struct pending *out)
+{
+    struct pending *p = socks_pending(ino, false);
+    if (p == NULL)
+        return false;
+    *out = *p;
+    p->ino = 0;
+    return true;
 }

@@ -32,10 +32,32 @@ void socks_set_bound(struct ssock *s, const struct sockaddr_un *un, socklen_t le
  * connections have its address too), or NULL; lock held. */
 struct ssock *socks_find_bound(const struct sockaddr_un *un, socklen_t len);
 
-/* What the program set on a socket that is not converted (yet): the bits
- * of preload/carry.h by inode, forgotten when taken at its conversion (or
- * when another socket's take their place; lock held). */
-void socks_touch(ino_t ino, uint64_t bits);
-uint64_t socks_touched(ino_t ino);
+/* What the program did to a socket that is not converted (yet), to be
+ * carried over to the one that replaces it: the options it set (the bits
+ * of preload/carry.h) and the epoll sets it added it to. */
+#define PENDING_EPOLLS 2
+struct pending {
+    ino_t ino;
+    uint64_t options;
+    unsigned nepolls;
+    struct pending_epoll {
+        int epfd; /* the program's number of the set */
+        int ep;   /* ours of it: the same set, even if the number is reused */
+        uint32_t events;
+        uint64_t data;
+    } epolls[PENDING_EPOLLS];
+};
+
+/* Close what e holds. */
+void pending_epoll_drop(struct pending_epoll *e);
+
+/* The entry of ino, a new one if create (replacing another socket's: the
+ * table keeps the latest), or NULL; lock held. The caller of take owns
+ * what the entry holds. */
+struct pending *socks_pending(ino_t ino, bool create);
+
+/* Take (and forget) the entry of ino into *out: false if there is none;
+ * lock held. */
+bool socks_pending_take(ino_t ino, struct pending *out);
 
 #endif
