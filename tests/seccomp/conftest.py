@@ -31,9 +31,11 @@ TIMEOUT = 60.0  # seconds any one program may run
 
 
 def probe_env() -> dict[str, str]:
-    """The environment of a program here: the supervisor removes a socket file within half a
-    second of its socket's last close (it sees no close), so the probes wait that long for it."""
-    return {**plain_env(), "PROBE_GRACE_MS": "1500"}
+    """The environment of a program here, telling the probes the two documented differences
+    of the seccomp engine: the supervisor removes a socket file within half a second of its
+    socket's last close (it sees no close), and a non-blocking connect to a full backlog waits
+    up to two seconds for room, then fails EAGAIN (it cannot be left in progress)."""
+    return {**plain_env(), "PROBE_GRACE_MS": "1500", "PROBE_FULL_BACKLOG_EAGAIN": "1"}
 
 
 def describe(p: subprocess.CompletedProcess[bytes] | Program, what: str) -> str:
