@@ -60,7 +60,7 @@ socklen_t unsock_client_address(const struct sockaddr_storage *toward, pid_t pid
     return sizeof(*in);
 }
 
-socklen_t unsock_client_name(const struct sockaddr_storage *addr, struct sockaddr_un *out)
+socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, struct sockaddr_un *out)
 {
     memset(out, 0, sizeof(*out));
     out->sun_family = AF_UNIX;
@@ -69,8 +69,8 @@ socklen_t unsock_client_name(const struct sockaddr_storage *addr, struct sockadd
     bool v6 = sa->sa_family == AF_INET6;
     inet_ntop(sa->sa_family, v6 ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
                                 : (const void *)&((const struct sockaddr_in *)addr)->sin_addr, text, sizeof(text));
-    int n = snprintf(out->sun_path + 1, sizeof(out->sun_path) - 1, v6 ? NAME_PREFIX "[%s]:%u" : NAME_PREFIX "%s:%u",
-                     text, unsock_ip_port(sa));
+    int n = snprintf(out->sun_path + 1, sizeof(out->sun_path) - 1,
+                     v6 ? NAME_PREFIX "[%s]:%u/%d" : NAME_PREFIX "%s:%u/%d", text, unsock_ip_port(sa), (int)pid);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
@@ -83,6 +83,9 @@ bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struc
         return false;
     const char *s = un->sun_path + 1 + prefix;
     size_t n = len - off - 1 - prefix;
+    const char *slash = memchr(s, '/', n);
+    if (slash != NULL)
+        n = (size_t)(slash - s); /* "/PID" */
     const char *colon = NULL;
     for (size_t i = 0; i < n; i++)
         if (s[i] == ':')
@@ -114,6 +117,21 @@ bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struc
     in->sin_port = htons((uint16_t)port);
     *outlen = sizeof(*in);
     return true;
+}
+
+pid_t unsock_client_name_pid(const struct sockaddr_un *un, socklen_t len)
+{
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (!unsock_client_name_parse(un, len, &addr, &alen))
+        return 0;
+    const char *name = un->sun_path + 1, *end = un->sun_path + (len - off);
+    const char *slash = memchr(name, '/', (size_t)(end - name));
+    unsigned long long pid;
+    if (slash == NULL || !unsock_digits(slash + 1, (size_t)(end - slash - 1), 10, false, 0x7fffffff, &pid))
+        return 0;
+    return (pid_t)pid;
 }
 
 socklen_t unsock_address_as(int family, const struct sockaddr_storage *addr, struct sockaddr_storage *out)

@@ -20,13 +20,18 @@
 socklen_t unsock_client_address(const struct sockaddr_storage *toward, pid_t pid, uid_t uid, uint16_t port,
                                 struct sockaddr_storage *out);
 
-/* The abstract unix name that carries addr: "\0unsock:A.B.C.D:PORT" or
- * "\0unsock:[V6]:PORT"; its length. */
-socklen_t unsock_client_name(const struct sockaddr_storage *addr, struct sockaddr_un *out);
+/* The abstract unix name that carries addr, of a socket of process pid:
+ * "\0unsock:A.B.C.D:PORT/PID" or "\0unsock:[V6]:PORT/PID"; its length. The
+ * pid is for SO_PEERCRED when the seccomp engine's supervisor connects for
+ * the process (the kernel then names the supervisor). */
+socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, struct sockaddr_un *out);
 
 /* The address a peer's unix name carries; false if the name is not one. */
 bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,
                               socklen_t *outlen);
+
+/* The process a client name says it is of; 0 if none. */
+pid_t unsock_client_name_pid(const struct sockaddr_un *un, socklen_t len);
 
 /* addr as an address of family (AF_INET or AF_INET6): IPv4 as IPv4-mapped
  * IPv6 and back; 0 if it has none (an IPv6 address for an IPv4 socket). */

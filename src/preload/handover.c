@@ -3,10 +3,13 @@
 
 #include "elfinfo.h"
 #include "log.h"
+#include "sockopts.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +96,26 @@ int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *
     free(env); /* the moved LD_PRELOAD string leaks on this failure path only */
     errno = saved;
     return -1;
+}
+
+/* The supervisor is installed beside the shim. */
+static char supervisor_binary[PATH_MAX];
+
+static void find_supervisor(void)
+{
+    Dl_info self;
+    if (dladdr((void *)find_supervisor, &self) == 0 || self.dli_fname == NULL)
+        return;
+    const char *slash = strrchr(self.dli_fname, '/');
+    int dir = slash != NULL ? (int)(slash - self.dli_fname) : 1;
+    if (snprintf(supervisor_binary, sizeof(supervisor_binary), "%.*s/unsock-supervisor", dir,
+                 slash != NULL ? self.dli_fname : ".") >= (int)sizeof(supervisor_binary))
+        supervisor_binary[0] = '\0';
+}
+
+const char *unsock_supervisor_binary(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_supervisor);
+    return supervisor_binary[0] != '\0' ? supervisor_binary : NULL;
 }

@@ -147,7 +147,7 @@ socklen_t unsock_name_client(int sock, const struct sockaddr *dest, pid_t pid, u
     for (int tries = 0; tries < 32 && named == 0; tries++) {
         struct sockaddr_un un;
         socklen_t len = client_address(&toward, pid, uid, unsock_pseudo_port(), local);
-        if (unsock_real.bind(sock, (const struct sockaddr *)&un, unsock_client_name(local, &un)) == 0)
+        if (unsock_real.bind(sock, (const struct sockaddr *)&un, unsock_client_name(local, pid, &un)) == 0)
             named = len;
         else if (errno != EADDRINUSE)
             break;

@@ -1,13 +1,17 @@
+#define _GNU_SOURCE /* struct ucred */
 #include "sockopts.h"
 
 #include "real.h"
+#include "peer.h"
 #include "sockaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 bool unsock_opt_emulated(int level)
 {
@@ -185,6 +189,34 @@ static int int_out(void *val, socklen_t *len, int v)
     return unsock_copy_out(val, len, &v, sizeof(v), false);
 }
 
+/* Whether process pid runs unsock's supervisor (its very file). */
+static bool is_supervisor(pid_t pid)
+{
+    char exe[64];
+    struct stat a, b;
+    snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+    const char *ours = unsock_supervisor_binary();
+    return ours != NULL && stat(exe, &a) == 0 && stat(ours, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* SO_PEERCRED of a converted connection: the kernel's, but for a client
+ * whose connect unsock's supervisor made (the kernel names the supervisor):
+ * the process its socket's name says, which the supervisor wrote. */
+static int peer_cred(int fd, void *val, socklen_t *len)
+{
+    struct ucred cred;
+    socklen_t clen = sizeof(cred);
+    struct sockaddr_un un;
+    socklen_t ulen = sizeof(un);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0)
+        return -1;
+    pid_t claimed = unsock_real.getpeername(fd, (struct sockaddr *)&un, &ulen) == 0
+                        ? unsock_client_name_pid(&un, ulen) : 0;
+    if (claimed > 0 && claimed != cred.pid && is_supervisor(cred.pid))
+        cred.pid = claimed;
+    return unsock_copy_out(val, len, &cred, sizeof(cred), false);
+}
+
 int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
 {
     if (level == SOL_SOCKET && name == SO_DOMAIN)
@@ -196,6 +228,8 @@ int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, 
         s->connect_error = 0;
         return r;
     }
+    if (level == SOL_SOCKET && name == SO_PEERCRED && s->type == SOCK_STREAM)
+        return peer_cred(fd, val, len);
     if (unsock_opt_emulated(level))
         return unsock_opt_get(s, fd, level, name, val, len);
     return 1;

@@ -22,6 +22,9 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
  * or 1 when the option is the unix socket's own, for the kernel to answer. */
 int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
+/* The file of unsock's supervisor (each engine knows where it is), or NULL. */
+const char *unsock_supervisor_binary(void);
+
 /* Whether an int option was set to a non-zero value (lock held). */
 bool unsock_opt_enabled(const struct usock *s, int level, int name);
 

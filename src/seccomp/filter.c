@@ -38,13 +38,13 @@
  * setsockopt at every level and epoll_ctl (what is set or registered
  * before a conversion is carried over); getsockopt at the levels whose options a converted socket
  * emulates, and at SOL_SOCKET for SO_DOMAIN and SO_PROTOCOL, which would
- * say AF_UNIX. AT(n) is the place of the n-th instruction not counting the
+ * say AF_UNIX, and SO_PEERCRED, which would name a supervisor. AT(n) is the place of the n-th instruction not counting the
  * two of x32, which the jumps name. */
 enum {
-    HAS_ADDRESS = 29 + X32_LINES,
-    HAS_PEER_BUFFER = 33 + X32_LINES,
-    ALLOW = 37 + X32_LINES,
-    NOTIFY = 38 + X32_LINES,
+    HAS_ADDRESS = 30 + X32_LINES,
+    HAS_PEER_BUFFER = 34 + X32_LINES,
+    ALLOW = 38 + X32_LINES,
+    NOTIFY = 39 + X32_LINES,
 };
 #define AT(n) ((n) + X32_LINES)
 
@@ -81,15 +81,16 @@ static struct sock_filter program[] = {
     IF_EQ(SOL_SOCKET, 0, TO(AT(25), ALLOW)),
     ARG_LOW(2),
     IF_EQ(SO_DOMAIN, TO(AT(27), NOTIFY), 0),
-    IF_EQ(SO_PROTOCOL, TO(AT(28), NOTIFY), TO(AT(28), ALLOW)),
+    IF_EQ(SO_PROTOCOL, TO(AT(28), NOTIFY), 0),
+    IF_EQ(SO_PEERCRED, TO(AT(29), NOTIFY), TO(AT(29), ALLOW)),
     ARG_LOW(4), /* HAS_ADDRESS: sendto's or recvfrom's address */
-    IF_EQ(0, 0, TO(AT(30), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(31), NOTIFY)),
     ARG_HIGH(4),
-    IF_EQ(0, TO(AT(32), ALLOW), TO(AT(32), NOTIFY)),
+    IF_EQ(0, TO(AT(33), ALLOW), TO(AT(33), NOTIFY)),
     ARG_LOW(1), /* HAS_PEER_BUFFER: accept's */
-    IF_EQ(0, 0, TO(AT(34), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(35), NOTIFY)),
     ARG_HIGH(1),
-    IF_EQ(0, TO(AT(36), ALLOW), TO(AT(36), NOTIFY)),
+    IF_EQ(0, TO(AT(37), ALLOW), TO(AT(37), NOTIFY)),
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };
