@@ -1,16 +1,20 @@
-"""The shim and the Python side parse the UNSOCK_* environment identically."""
+"""The shim, the seccomp engine's supervisor and the Python side parse the UNSOCK_* environment
+identically."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.cprog import compile_prog
 from tests.vectors.cases import case_id, env_cases
 from unsock import Config, ConfigError, library_path
+from unsock.library import supervisor_path
 from unsock.rules import compile_rules, parse_compiled, rules_from_config
 
 CASES = env_cases()
@@ -43,6 +47,27 @@ def test_shim_agrees(case: dict[str, Any]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
     env.update(case["env"], LD_PRELOAD=str(library_path()), UNSOCK_DEBUG="1")
     p = subprocess.run([sys.executable, "-c", DECIDE], env=env, capture_output=True, text=True, timeout=30)
+    lines = p.stderr.splitlines()
+    if "config" in case:
+        assert p.returncode == 0, p.stderr
+        rules = [f"unsock: rule {i}: {text}" for i, text in enumerate(case["rules"], 1)]
+        assert lines[: 1 + len(rules)] == [f"unsock: config: {case['config']}", *rules]
+        assert len(lines) == 2 + len(rules) and "connect fd" in lines[-1], lines
+    else:
+        assert p.returncode != 0
+        assert lines == [f"unsock: {case['error']}"]
+
+
+@pytest.mark.program("musl-gcc")
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_supervisor_agrees(case: dict[str, Any]) -> None:
+    """The same, from the supervisor running a statically linked program (decide.c, the same
+    decision): the same lines, or the same one error line and a failure."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_") and k != "LD_PRELOAD"}
+    env.update(case["env"], UNSOCK_DEBUG="1")
+    decide = compile_prog(Path(__file__).with_name("decide.c"), static_musl=True)
+    p = subprocess.run([str(supervisor_path()), "--", str(decide)], env=env, capture_output=True, text=True,
+                       timeout=30)
     lines = p.stderr.splitlines()
     if "config" in case:
         assert p.returncode == 0, p.stderr
