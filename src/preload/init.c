@@ -25,6 +25,7 @@ static void init_once(void)
     const char *missing = unsock_real_resolve();
     if (missing != NULL)
         unsock_fatal("the C library has no '%s': libunsock.so supports glibc and musl on Linux", missing);
+    unsock_real_mark();
     if (unsock_executed_directly())
         return; /* the control-file tool (tool.c): nothing to convert */
     unsock_setup(env);

@@ -50,5 +50,9 @@ extern struct unsock_real unsock_real;
  * required but missing, or NULL. */
 const char *unsock_real_resolve(void);
 
+/* Under the seccomp engine, the socket calls that its filter traps carry
+ * UNSOCK_SHIM_MARK instead (marked.c). */
+void unsock_real_mark(void);
+
 
 #endif

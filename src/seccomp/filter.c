@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "filter.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -41,10 +43,10 @@
  * say AF_UNIX, and SO_PEERCRED, which would name a supervisor. AT(n) is the place of the n-th instruction not counting the
  * two of x32, which the jumps name. */
 enum {
-    HAS_ADDRESS = 30 + X32_LINES,
-    HAS_PEER_BUFFER = 34 + X32_LINES,
-    ALLOW = 38 + X32_LINES,
-    NOTIFY = 39 + X32_LINES,
+    HAS_ADDRESS = 35 + X32_LINES,
+    HAS_PEER_BUFFER = 39 + X32_LINES,
+    ALLOW = 43 + X32_LINES,
+    NOTIFY = 44 + X32_LINES,
 };
 #define AT(n) ((n) + X32_LINES)
 
@@ -59,38 +61,43 @@ static struct sock_filter program[] = {
 #endif
     IF_EQ(__NR_io_uring_setup, 0, 1), /* io_uring's socket calls would pass by: runtimes fall back */
     RETURN(SECCOMP_RET_ERRNO | ENOSYS),
-    IF_EQ(__NR_connect, TO(AT(6), NOTIFY), 0),
-    IF_EQ(__NR_bind, TO(AT(7), NOTIFY), 0),
-    IF_EQ(__NR_accept, TO(AT(8), HAS_PEER_BUFFER), 0),
-    IF_EQ(__NR_accept4, TO(AT(9), HAS_PEER_BUFFER), 0),
-    IF_EQ(__NR_getsockname, TO(AT(10), NOTIFY), 0),
-    IF_EQ(__NR_getpeername, TO(AT(11), NOTIFY), 0),
-    IF_EQ(__NR_setsockopt, TO(AT(12), NOTIFY), 0),
-    IF_EQ(__NR_sendmsg, TO(AT(13), NOTIFY), 0),
-    IF_EQ(__NR_recvmsg, TO(AT(14), NOTIFY), 0),
-    IF_EQ(__NR_sendmmsg, TO(AT(15), NOTIFY), 0),
-    IF_EQ(__NR_recvmmsg, TO(AT(16), NOTIFY), 0),
-    IF_EQ(__NR_epoll_ctl, TO(AT(17), NOTIFY), 0),
-    IF_EQ(__NR_sendto, TO(AT(18), HAS_ADDRESS), 0),
-    IF_EQ(__NR_recvfrom, TO(AT(19), HAS_ADDRESS), 0),
-    IF_EQ(__NR_getsockopt, 0, TO(AT(20), ALLOW)),
+    ARG_LOW(5), /* the shim's own calls (marked.c): the rules are applied */
+    IF_EQ((uint32_t)UNSOCK_SHIM_MARK, 0, 2),
+    ARG_HIGH(5),
+    IF_EQ((uint32_t)(UNSOCK_SHIM_MARK >> 32), TO(AT(9), ALLOW), 0),
+    LOAD(nr),
+    IF_EQ(__NR_connect, TO(AT(11), NOTIFY), 0),
+    IF_EQ(__NR_bind, TO(AT(12), NOTIFY), 0),
+    IF_EQ(__NR_accept, TO(AT(13), HAS_PEER_BUFFER), 0),
+    IF_EQ(__NR_accept4, TO(AT(14), HAS_PEER_BUFFER), 0),
+    IF_EQ(__NR_getsockname, TO(AT(15), NOTIFY), 0),
+    IF_EQ(__NR_getpeername, TO(AT(16), NOTIFY), 0),
+    IF_EQ(__NR_setsockopt, TO(AT(17), NOTIFY), 0),
+    IF_EQ(__NR_sendmsg, TO(AT(18), NOTIFY), 0),
+    IF_EQ(__NR_recvmsg, TO(AT(19), NOTIFY), 0),
+    IF_EQ(__NR_sendmmsg, TO(AT(20), NOTIFY), 0),
+    IF_EQ(__NR_recvmmsg, TO(AT(21), NOTIFY), 0),
+    IF_EQ(__NR_epoll_ctl, TO(AT(22), NOTIFY), 0),
+    IF_EQ(__NR_sendto, TO(AT(23), HAS_ADDRESS), 0),
+    IF_EQ(__NR_recvfrom, TO(AT(24), HAS_ADDRESS), 0),
+    IF_EQ(__NR_getsockopt, 0, TO(AT(25), ALLOW)),
     ARG_LOW(1),
-    IF_EQ(0 /* IPPROTO_IP */, TO(AT(22), NOTIFY), 0),
-    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(23), NOTIFY), 0),
-    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(24), NOTIFY), 0),
-    IF_EQ(SOL_SOCKET, 0, TO(AT(25), ALLOW)),
+    IF_EQ(0 /* IPPROTO_IP */, TO(AT(27), NOTIFY), 0),
+    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(28), NOTIFY), 0),
+    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(29), NOTIFY), 0),
+    IF_EQ(SOL_SOCKET, 0, TO(AT(30), ALLOW)),
     ARG_LOW(2),
-    IF_EQ(SO_DOMAIN, TO(AT(27), NOTIFY), 0),
-    IF_EQ(SO_PROTOCOL, TO(AT(28), NOTIFY), 0),
-    IF_EQ(SO_PEERCRED, TO(AT(29), NOTIFY), TO(AT(29), ALLOW)),
+    IF_EQ(SO_DOMAIN, TO(AT(32), NOTIFY), 0),
+    IF_EQ(SO_PROTOCOL, TO(AT(33), NOTIFY), 0),
+    IF_EQ(SO_PEERCRED, TO(AT(34), NOTIFY), TO(AT(34), ALLOW)),
     ARG_LOW(4), /* HAS_ADDRESS: sendto's or recvfrom's address */
-    IF_EQ(0, 0, TO(AT(31), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(36), NOTIFY)),
     ARG_HIGH(4),
-    IF_EQ(0, TO(AT(33), ALLOW), TO(AT(33), NOTIFY)),
+    IF_EQ(0, TO(AT(38), ALLOW), TO(AT(38), NOTIFY)),
     ARG_LOW(1), /* HAS_PEER_BUFFER: accept's */
-    IF_EQ(0, 0, TO(AT(35), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(40), NOTIFY)),
     ARG_HIGH(1),
-    IF_EQ(0, TO(AT(37), ALLOW), TO(AT(37), NOTIFY)),
+    IF_EQ(0, TO(AT(42), ALLOW), TO(AT(42), NOTIFY)),
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };

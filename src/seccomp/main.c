@@ -90,9 +90,13 @@ static const char *lacking(int listener)
     return NULL;
 }
 
-static void forward(int sig)
+/* Signals for the supervisor go to the program; but the terminal's ^C and
+ * ^\ (sent by the kernel) reach the program itself, with its process
+ * group: those are not sent twice. */
+static void forward(int sig, siginfo_t *info, void *context)
 {
-    if (child > 0)
+    (void)context;
+    if (child > 0 && !((sig == SIGINT || sig == SIGQUIT) && info->si_code == SI_KERNEL))
         kill(child, sig);
 }
 
@@ -171,13 +175,11 @@ int main(int argc, char **argv)
     if (listener >= 0 && write(sv[0], "", 1) != 1)
         listener = -1;
     close(sv[0]);
-    struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
+    struct sigaction fw = {.sa_sigaction = forward, .sa_flags = SA_RESTART | SA_SIGINFO};
     for (int sig = 1; sig < NSIG && listener >= 0 && !check; sig++)
-        if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP && sig != SIGINT && sig != SIGQUIT &&
-            sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU && sig != SIGWINCH && sig != SIGPIPE && sig < SIGRTMIN)
+        if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN &&
+            sig != SIGTTOU && sig != SIGWINCH && sig != SIGPIPE && sig < SIGRTMIN)
             sigaction(sig, &fw, NULL);
-    signal(SIGINT, SIG_IGN);  /* the terminal's keys reach the program itself */
-    signal(SIGQUIT, SIG_IGN);
     if (listener >= 0 && !check)
         serve(listener);
     int status = 0;

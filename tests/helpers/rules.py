@@ -22,6 +22,10 @@ PYTHON = sys.executable  # a real python3 binary (not a pyenv shim script that f
 HELLO = b"hello from http.server\n"
 DECISION = r"unsock: (bind|connect|send) fd \d+ "  # a line of the decision log
 
+#: The engine `unsock run` is given (None: its default); set for a whole test by the
+#: `unsock_engine` fixture of tests/integration (modules marked both_engines run under each).
+ENGINE: str | None = None
+
 
 def run_args(
     rules: Sequence[str] = (), cmd: Sequence[str] = (), *, files: Sequence[Path] = (), verbose: bool = False,
@@ -29,6 +33,8 @@ def run_args(
 ) -> list[str]:
     """`unsock run [-v] [--log F] OPTIONS -r R... -f F... -- CMD`."""
     args = [*unsock_cli(), "run"]
+    if ENGINE is not None and not any(o.startswith("--engine") for o in options):
+        args += ["--engine", ENGINE]
     if verbose:
         args.append("-v")
     if log is not None:
@@ -51,7 +57,15 @@ class Started:
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        """The program's pid: under the seccomp engine `unsock run` becomes the supervisor,
+        whose one child is the program."""
+        pid = self.proc.pid
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/exe").resolve().name == "unsock-supervisor":
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                if len(children) == 1:
+                    return int(children[0])
+        return pid
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -32,7 +32,7 @@ from tests.helpers.rules import (
     wait_socket,
 )
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 BASE = 24301
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers.rules import PYTHON, Runner, ok, run, running
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 BUSY_SERVER = """
 import socket, sys, time

@@ -18,7 +18,7 @@ import pytest
 from tests.helpers.programs import plain_env
 from tests.helpers.rules import PYTHON, Runner, curl, http_server, make_docroot, run_args, running, serving
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 ACCEPT = """
 import socket, sys
@@ -48,12 +48,12 @@ def test_http_server_logs_each_curl_at_its_own_address(tmp_path: Path, runner: R
     server = runner.start([rule], http_server(0, make_docroot(tmp_path), bind="127.0.0.5"))
     port = serving(server)
     pids = []
-    for _ in range(2):
-        p = subprocess.Popen(run_args([rule], curl(f"http://127.0.0.5:{port}/hello.txt")), env=plain_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(2):  # curl with the pid sh had: it execs curl
+        cmd = ["sh", "-c", 'echo "$$" >&2; exec "$@"', "sh", *curl(f"http://127.0.0.5:{port}/hello.txt")]
+        p = subprocess.Popen(run_args([rule], cmd), env=plain_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, err = p.communicate(timeout=30)
         assert p.returncode == 0, err.decode()
-        pids.append(p.pid)  # `unsock run` execs curl: the same process
+        pids.append(int(err.split()[0]))
     for pid in pids:
         assert server.err.wait_for(rf"{re.escape(of_pid(pid))} - - \[.*\] \"GET /hello\.txt", 15)
 

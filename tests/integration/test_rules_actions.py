@@ -50,7 +50,7 @@ from tests.helpers.rules import (
     wait_socket,
 )
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 MUX = Path(__file__).with_name("firecracker_mux.py")
 

@@ -44,7 +44,7 @@ from tests.helpers.rules import (
 )
 from unsock import library_path
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 FORMS = ["options", "env", "compiled", "docs"]
 

@@ -38,7 +38,7 @@ from tests.helpers.rules import (
     wait_socket,
 )
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 UNIX_BODY = b"served over the unix socket\n"
 TCP_BODY = b"served over real TCP\n"

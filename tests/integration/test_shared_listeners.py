@@ -18,7 +18,7 @@ import pytest
 from tests.helpers.proc import stop
 from tests.helpers.rules import PYTHON, Runner, ok, run, running, wait_socket
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 DUAL_STACK = """
 import socket, sys

@@ -17,7 +17,7 @@ from tests.helpers.output import OutputReader
 from tests.helpers.programs import proc_net_ports, require_program
 from tests.helpers.rules import PYTHON, Runner, ok, run, running, wait_file
 
-pytestmark = pytest.mark.program("python3")
+pytestmark = [pytest.mark.program("python3"), pytest.mark.both_engines]
 
 #: Answers each datagram in upper case: with sendto(peer), or connect(peer) then send.
 ECHO = """
