@@ -97,7 +97,7 @@ static void *accept_later(void *arg)
 {
     struct acceptance *a = arg;
     for (;;) {
-        int err = call_wait(&a->c, POLLIN, INT64_MAX);
+        int err = call_wait(&a->c, a->c.dup, POLLIN, INT64_MAX);
         if (err == 0) {
             struct sockaddr_un un;
             socklen_t ulen;

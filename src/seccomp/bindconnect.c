@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,29 +91,102 @@ static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p,
 
 /* ---- the plans ------------------------------------------------------------ */
 
+/* ---- a record's connect that takes time -------------------------------------- */
+
+struct record_later {
+    struct call c;
+    struct sockaddr_storage addr;
+    struct unsock_query q;
+    struct unsock_plan p;
+    int sock;
+    struct usock d;
+};
+
+/* A connect through a Firecracker multiplexer (its handshake, bounded by
+ * the socket's timeouts), or a VSOCK or TIPC connect in progress for a
+ * blocking caller: finished here, then answered as by the preload engine
+ * (a non-blocking caller of a multiplexer gets EINPROGRESS, connected). */
+static void *record_later(void *arg)
+{
+    struct record_later *r = arg;
+    int err;
+    if (r->p.firecracker) {
+        err = unsock_control_firecracker(r->sock, &r->p.record, r->p.control_file ? r->p.control_file : "rule") == 0
+                  ? 0 : errno;
+    } else if ((err = call_wait(&r->c, r->sock, POLLOUT, INT64_MAX)) == 0) {
+        socklen_t len = sizeof(err);
+        if (getsockopt(r->sock, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            err = errno;
+    }
+    if (err == 0) {
+        unsock_describe(&r->d, &r->q, unsock_ip_port(r->q.addr));
+        err = call_replace(&r->c, r->sock, &r->d, "");
+    }
+    if (err != ECANCELED)
+        unsock_log_plan(r->c.fd, &r->q, &r->p, err == INTERRUPTED ? EINTR : err, NULL);
+    if (err == 0 && r->p.firecracker && (r->c.flags & O_NONBLOCK))
+        err = EINPROGRESS;
+    if (err == 0)
+        notif_return(r->c.listener, r->c.n.id, 0);
+    else if (err != ECANCELED)
+        notif_fail(r->c.listener, r->c.n.id, err);
+    call_abandon(&r->c, r->sock, &r->d);
+    close(r->c.dup);
+    free(r);
+    return NULL;
+}
+
+static bool finish_later(struct call *c, const struct unsock_query *q, const struct unsock_plan *p, int sock,
+                         struct usock *d)
+{
+    struct record_later *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return false;
+    *r = (struct record_later){.c = *c, .q = *q, .p = *p, .sock = sock, .d = *d};
+    memcpy(&r->addr, q->addr, q->len);
+    r->q.addr = (const struct sockaddr *)&r->addr;
+    if (p->control_file == p->un.sun_path)
+        r->p.control_file = r->p.un.sun_path;
+    if (!in_thread(record_later, r)) {
+        free(r);
+        return false;
+    }
+    c->dup = -1;
+    c->pending.nepolls = 0;
+    d->opts = NULL, d->peers = NULL; /* the thread's now */
+    return true;
+}
+
 /* A socket of another family: the record of a vsock= / tipc= rule or a
- * control file (a Firecracker multiplexer is the preload engine's only). */
+ * control file, or a unix one to a Firecracker multiplexer. */
 static int apply_record(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
-    sa_family_t family;
-    memcpy(&family, p->record.dest, sizeof(family));
-    if (p->firecracker) {
-        unsock_log_plan(c->fd, q, p, EOPNOTSUPP, " (Firecracker needs the preload engine)");
-        return ECONNREFUSED;
-    }
+    sa_family_t family = AF_UNIX;
+    if (!p->firecracker)
+        memcpy(&family, p->record.dest, sizeof(family));
     struct usock d;
     int sock = call_prepare(c, q->addr->sa_family, family, &d);
     if (sock < 0)
         return errno;
     unsock_control_apply_params(sock, &p->record);
     const struct sockaddr *dest = (const struct sockaddr *)p->record.dest;
-    int rc = q->call == CALL_BIND ? bind(sock, dest, p->record.dest_len) : connect(sock, dest, p->record.dest_len);
-    int err = rc == 0 || (errno == EINPROGRESS && q->call != CALL_BIND) ? 0 : errno;
-    if (err == 0) {
-        unsock_describe(&d, q, unsock_ip_port(q->addr));
-        err = call_replace(c, sock, &d, "");
+    int rc = p->firecracker            ? -1
+             : q->call == CALL_BIND    ? bind(sock, dest, p->record.dest_len)
+                                       : connect(sock, dest, p->record.dest_len);
+    int err = rc == 0 ? 0 : p->firecracker ? EINPROGRESS : errno;
+    bool blocking = !(c->flags & O_NONBLOCK);
+    if (err == EINPROGRESS && (p->firecracker || blocking)) {
+        if (finish_later(c, q, p, sock, &d))
+            return -1; /* the thread answers */
+        if (p->firecracker)
+            err = EAGAIN; /* no thread for the handshake */
     }
-    unsock_log_plan(c->fd, q, p, err, rc != 0 && err == 0 ? " (in progress)" : NULL);
+    if (err == 0 || err == EINPROGRESS) {
+        unsock_describe(&d, q, unsock_ip_port(q->addr));
+        int e = call_replace(c, sock, &d, "");
+        err = e != 0 ? e : err;
+    }
+    unsock_log_plan(c->fd, q, p, err == EINPROGRESS ? 0 : err, err == EINPROGRESS ? " (in progress)" : NULL);
     call_abandon(c, sock, &d);
     return err;
 }

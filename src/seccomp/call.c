@@ -192,10 +192,10 @@ static void carry_options(struct call *c, int to, struct usock *s)
         unsock_carry(c->dup, to, s, c->pending.options);
 }
 
-int call_wait(const struct call *c, short events, int64_t deadline_ms)
+int call_wait(const struct call *c, int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
-        struct pollfd pfd = {c->dup, events, 0};
+        struct pollfd pfd = {fd, events, 0};
         int r = poll(&pfd, 1, 50);
         if (!call_valid(c))
             return ECANCELED;

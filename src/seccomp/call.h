@@ -68,11 +68,11 @@ void call_forget_pending(struct call *c);
  * any other handler. */
 #define INTERRUPTED 512
 
-/* Wait until the caller's socket (our dup) has `events`, a twentieth of a
+/* Wait for the caller until fd (ours) has `events`, a twentieth of a
  * second at a time so that a signal for the caller (Ctrl-C) is noticed:
  * 0, INTERRUPTED (a signal waits), ECANCELED (the caller is gone) or
  * EAGAIN (deadline_ms passed; INT64_MAX: none). */
-int call_wait(const struct call *c, short events, int64_t deadline_ms);
+int call_wait(const struct call *c, int fd, short events, int64_t deadline_ms);
 
 /* Run fn(arg) in a detached thread of its own; false if none could start. */
 bool in_thread(void *(*fn)(void *), void *arg);

@@ -339,7 +339,7 @@ static void *receive_later(void *arg)
     struct reception *rc = arg;
     ssize_t r = -1;
     for (;;) {
-        int err = call_wait(&rc->c, POLLIN, rc->deadline_ms);
+        int err = call_wait(&rc->c, rc->c.dup, POLLIN, rc->deadline_ms);
         if (err != 0) {
             errno = err;
             break;

@@ -178,7 +178,9 @@ int main(int argc, char **argv)
     struct sigaction fw = {.sa_sigaction = forward, .sa_flags = SA_RESTART | SA_SIGINFO};
     for (int sig = 1; sig < NSIG && listener >= 0 && !check; sig++)
         if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN &&
-            sig != SIGTTOU && sig != SIGWINCH && sig != SIGPIPE && sig < SIGRTMIN)
+            sig != SIGTTOU && sig != SIGWINCH && sig != SIGPIPE && sig < SIGRTMIN &&
+            sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE && sig != SIGTRAP && sig != SIGSYS &&
+            sig != SIGABRT) /* the supervisor's own faults end it */
             sigaction(sig, &fw, NULL);
     if (listener >= 0 && !check)
         serve(listener);

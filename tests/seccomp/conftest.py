@@ -153,14 +153,14 @@ class Supervised:
                 *options, "--", *cmd]
 
     def run(self, cmd: Sequence[str], *, addr: str | None = None, options: Sequence[str] = (),
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess[bytes]:
+            timeout: float = TIMEOUT, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """cmd under the supervisor to completion (not checked); killed after timeout seconds,
         which fails the test."""
         args = self.args(cmd, addr=addr, options=options)
-        p = subprocess.Popen(args, env=probe_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.Popen(args, env=probe_env(), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, start_new_session=True)
         try:
-            out, err = p.communicate(timeout=timeout)
+            out, err = p.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_group(p)
             out, err = p.communicate()
