@@ -157,8 +157,9 @@ class Supervised:
         """cmd under the supervisor to completion (not checked); killed after timeout seconds,
         which fails the test."""
         args = self.args(cmd, addr=addr, options=options)
-        p = subprocess.Popen(args, env=probe_env(), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True)
+        stdin = subprocess.DEVNULL if input is None else subprocess.PIPE
+        p = subprocess.Popen(args, env=probe_env(), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
         try:
             out, err = p.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
