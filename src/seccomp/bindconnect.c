@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "sockaddr.h"
 #include "sockfile.h"
+#include "systemd.h"
 #include "target.h"
 #include "template.h"
 
@@ -280,6 +281,36 @@ static void mark_bound(int sock)
     socks_unlock();
 }
 
+/* bind to a socket systemd passed, which takes the caller's place: a unix
+ * one recorded as bound at the caller's address, an IP one left native. */
+static int apply_systemd(struct call *c, const struct unsock_query *q, const struct unsock_plan *p)
+{
+    const char *why = NULL;
+    int sock = systemd_pick(p->fdname, &why), domain = 0, err;
+    socklen_t len = sizeof(domain);
+    if (sock < 0 || getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+        fcntl(sock, F_SETFL, O_NONBLOCK) != 0) { /* as call_install expects it */
+        char note[96];
+        snprintf(note, sizeof(note), " (%s)", why != NULL ? why : strerror(errno));
+        unsock_log_plan(c->fd, q, p, EADDRNOTAVAIL, note);
+        if (sock >= 0)
+            close(sock);
+        return EADDRNOTAVAIL;
+    }
+    if (domain == AF_UNIX) {
+        struct usock d = {.family = q->addr->sa_family, .type = c->type};
+        unsock_describe(&d, q, unsock_ip_port(q->addr));
+        if ((err = call_replace(c, sock, &d, "")) == 0)
+            mark_bound(sock);
+        forget_description(&d);
+    } else {
+        err = call_install(c, sock) == 0 ? 0 : errno;
+    }
+    unsock_log_plan(c->fd, q, p, err, NULL);
+    close(sock);
+    return err;
+}
+
 /* bind of a new unix socket for the caller's (or a blackhole). */
 static int apply_bind(struct call *c, const struct unsock_query *q, struct unsock_plan *p)
 {
@@ -328,9 +359,6 @@ void on_bind_connect(struct call *c, enum unsock_call call)
     case PLAN_REJECT:
         unsock_log_plan(c->fd, &q, &p, 0, NULL);
         return notif_fail(c->listener, c->n.id, p.err);
-    case PLAN_SYSTEMD:
-        unsock_log_plan(c->fd, &q, &p, EADDRNOTAVAIL, " (systemd sockets need the preload engine)");
-        return notif_fail(c->listener, c->n.id, EADDRNOTAVAIL);
     default:
         break;
     }
@@ -338,7 +366,9 @@ void on_bind_connect(struct call *c, enum unsock_call call)
         unsock_log_plan(c->fd, &q, &p, 0, " (left to the kernel: not a stream or datagram socket)");
         return call_pass(c);
     }
-    if (p.in_place) /* the program's unix socket (from-unix, or converted already): done on it */
+    if (p.kind == PLAN_SYSTEMD)
+        err = apply_systemd(c, &q, &p);
+    else if (p.in_place) /* the program's unix socket (from-unix, or converted already): done on it */
         err = apply_in_place(c, &q, &p);
     else if (p.kind == PLAN_RECORD)
         err = apply_record(c, &q, &p);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "notif.h"
 #include "setup.h"
+#include "systemd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,7 @@ static _Noreturn void run_child(int sock, char **argv)
         _exit(126);
     if (setenv("UNSOCK_SUPERVISED", "1", 1) != 0)
         _exit(126);
+    systemd_pass_on();
     execvp(argv[0], argv);
     dprintf(STDERR_FILENO, "unsock: cannot run '%s': %s: check the name or give its path\n", argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
@@ -140,8 +142,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "unsock: usage: unsock-supervisor -- PROGRAM [ARGS...] | --check: start it with 'unsock run --engine seccomp'\n");
         return 2;
     }
-    if (!check)
+    if (!check) {
         unsock_setup(env);
+        systemd_take();
+    }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         perror("unsock: socketpair");
