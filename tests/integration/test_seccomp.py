@@ -112,6 +112,23 @@ def test_go_client_against_a_native_unix_server(tmp_path: Path, probe: str) -> N
         server.shutdown()
 
 
+def test_go_udp_exchange(tmp_path: Path, runner: Runner, probe: str) -> None:
+    """A Go UDP server and client (ReadFrom/WriteTo, DialUDP, ListenUDP + WriteToUDP): the
+    datagrams go through the socket files, and each side sees the other's IP address."""
+    rule = f"path={tmp_path}/%p.sock"
+    server = runner.start([rule], [probe, "udpserve", "127.0.0.5:8311"])
+    assert server.out.wait_for("listening 127.0.0.5:8311\n", 20)
+    out = ok(run([rule], [probe, "udpask", "127.0.0.5:8311"])).decode().splitlines()
+    connected, unconnected = out[0].split(" | "), out[1].split(" | ")
+    assert connected[0].startswith("connected 127.") and connected[1] == f"you are {connected[0].split()[1]}: connected"
+    # Go's ListenUDP(nil) is a dual-stack socket on [::]:PORT, which the server sees as 127.0.0.1:PORT;
+    # the answer is shown from the loopback address of the socket's own family (both engines)
+    port = unconnected[0].rsplit(":", 1)[1]
+    assert unconnected[0] == f"unconnected [::]:{port}" and unconnected[1] == f"you are 127.0.0.1:{port}: unconnected"
+    assert unconnected[2] == "from [::1]:8311", out
+    assert (tmp_path / "8311.sock").exists()
+
+
 def test_busybox_httpd_wget_and_nc(tmp_path: Path, runner: Runner) -> None:
     busybox = require_program("busybox")
     www = tmp_path / "www"

@@ -4,6 +4,9 @@
 //	probe get URL             one GET; prints the body and the connection's two addresses
 //	probe load URL N KEEP     N GETs over 8 goroutines (KEEP: reuse connections or not); prints the errors
 //	probe echo ADDR           TCP echo server
+//	probe udpserve ADDR       UDP server; answers each datagram with the sender's address as it sees it
+//	probe udpask ADDR         one exchange over a connected UDP socket and one over an unconnected one;
+//	                          prints for each its own address and the answer
 package main
 
 import (
@@ -70,6 +73,51 @@ func main() {
 		}
 		wg.Wait()
 		fmt.Println("errors", errors)
+	case "udpserve":
+		pc, err := net.ListenPacket("udp", os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("listening", pc.LocalAddr())
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte(fmt.Sprintf("you are %s: %s", from, buf[:n])), from)
+		}
+	case "udpask":
+		to, _ := net.ResolveUDPAddr("udp", os.Args[2])
+		buf := make([]byte, 2048)
+		c, err := net.DialUDP("udp", nil, to)
+		if err == nil {
+			_, err = c.Write([]byte("connected"))
+		}
+		if err == nil {
+			var n int
+			n, err = c.Read(buf)
+			fmt.Println("connected", c.LocalAddr(), "|", string(buf[:n]))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		u, err := net.ListenUDP("udp", nil)
+		if err == nil {
+			_, err = u.WriteToUDP([]byte("unconnected"), to)
+		}
+		if err == nil {
+			var n int
+			var from *net.UDPAddr
+			n, from, err = u.ReadFromUDP(buf)
+			fmt.Println("unconnected", u.LocalAddr(), "|", string(buf[:n]), "| from", from)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	case "echo":
 		ln, err := net.Listen("tcp", os.Args[2])
 		if err != nil {
