@@ -139,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--compiled", action="store_true", help="print the compiled form (UNSOCK_RULES)")
     rules.add_argument("--check", action="store_true",
                        help="only validate: print every error, exit 0 if there is none, 1 otherwise")
+    rules.add_argument("--engine", choices=ENGINES, default=None, help="as for 'unsock run' (with PROGRAM)")
+    rules.add_argument("program", nargs="?", metavar="PROGRAM",
+                       help="also say which engine would run PROGRAM, and why")
 
     sub.add_parser("lib", help="print the absolute path of libunsock.so")
     cli_control.add_parser(sub, _Parser)
@@ -226,6 +229,9 @@ def _rules(args: argparse.Namespace) -> int:
             print(text)
     if args.print or not (args.check or args.compiled):
         sys.stdout.write(format_table(rules))
+    if args.program:
+        choice, _ = _engine(args, args.program, os.environ)
+        print(f"engine {choice.engine}: {choice.why}")
     return 0
 
 

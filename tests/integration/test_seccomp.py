@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.gobuild import go_probe
+from tests.helpers.output import unsock_cli
 from tests.helpers.proc import wait_for_path
 from tests.helpers.programs import require_program, tcp_listening_ports
 from tests.helpers.rules import Runner, curl, ok, run, run_args, running, wait_socket
@@ -50,6 +51,17 @@ def test_auto_picks_seccomp_for_go_and_preload_for_curl(tmp_path: Path, probe: s
     assert re.search(r"unsock: engine seccomp: \S+ is a Go program", p.stderr.decode()), p.stderr.decode()
     p = run([rule], curl("http://127.0.0.5:9/"), verbose=True)
     assert "unsock: engine preload: " in p.stderr.decode() and "is dynamically linked" in p.stderr.decode()
+
+
+def test_unsock_rules_says_which_engine_runs_a_program(probe: str) -> None:
+    def engine_line(*args: str) -> str:
+        p = subprocess.run([*unsock_cli(), "rules", "--addr", "127.0.0.5/32", *args], capture_output=True, text=True,
+                           timeout=30, check=True)
+        return p.stdout.splitlines()[-1]
+
+    assert re.fullmatch(r"engine seccomp: \S+ is a Go program, which makes its socket calls itself", engine_line(probe))
+    assert engine_line(require_program("curl")).startswith("engine preload: ")
+    assert engine_line("--engine", "seccomp", require_program("curl")) == "engine seccomp: asked for"
 
 
 def test_go_server_and_clients_of_every_kind(tmp_path: Path, runner: Runner, probe: str) -> None:
