@@ -3,6 +3,7 @@
 
 #include "notif.h"
 #include "sockaddr.h"
+#include "sockopts.h"
 #include "target.h"
 
 #include <errno.h>
@@ -17,9 +18,7 @@
 
 struct acceptance {
     struct call c;
-    struct usock listener; /* a copy, without its options */
-    struct unsock_opt *opts;
-    size_t nopts;
+    struct usock listener; /* a copy, with its own options */
 };
 
 /* Hand conn to the caller as accept would; 0 or an errno. */
@@ -27,31 +26,19 @@ static int deliver(struct acceptance *a, int conn, const struct sockaddr_un *un,
 {
     struct call *c = &a->c;
     int flags = c->n.data.nr == __NR_accept4 ? (int)c->n.data.args[3] : 0;
-    struct sockaddr_storage peer;
     char what[32];
     snprintf(what, sizeof(what), "accept on fd %d", c->fd);
-    socklen_t plen = unsock_accepted_peer(conn, a->listener.family, &a->listener.local, a->listener.local_len, un,
-                                          ulen, what, &peer);
+    struct usock d;
+    describe_accepted(&d, &a->listener, conn, un, ulen, what);
     uint64_t addr = c->n.data.args[1], lenp = c->n.data.args[2];
-    if (addr != 0) {
-        socklen_t room;
-        if (lenp == 0 || target_read(c->tid, lenp, &room, sizeof(room)) != 0)
-            return EFAULT;
-        if ((int)room < 0)
-            return EINVAL;
-        if ((room > 0 && target_write(c->tid, addr, &peer, room < plen ? room : plen) != 0) ||
-            target_write(c->tid, lenp, &plen, sizeof(plen)) != 0)
-            return EFAULT;
-    }
-    if (fcntl(conn, F_SETFL, (flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0) != 0)
-        return errno;
-    struct usock d = {.family = a->listener.family, .type = a->listener.type, .local = a->listener.local,
-                      .local_len = a->listener.local_len, .peer = peer, .peer_len = plen, .opts = a->opts,
-                      .nopts = a->nopts, .capopts = a->nopts}; /* the listener's options, inherited */
-    a->opts = NULL, a->nopts = 0;
-    if (remember(conn, &d) != NULL)
+    int err = addr != 0 ? call_copy_out(c, addr, lenp, &d.peer, d.peer_len) : 0;
+    if (err == 0 && fcntl(conn, F_SETFL, (flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0) != 0)
+        err = errno;
+    if (err == 0 && remember(conn, &d) != NULL)
         socks_unlock();
     forget_description(&d);
+    if (err != 0)
+        return err;
     return notif_install(c->listener, c->n.id, conn, -1, (flags & SOCK_CLOEXEC) != 0) < 0 ? errno : 0;
 }
 
@@ -86,7 +73,7 @@ static void finish_accept(struct acceptance *a, int conn, const struct sockaddr_
 
 static void release(struct acceptance *a)
 {
-    free(a->opts);
+    forget_description(&a->listener);
     close(a->c.dup);
     free(a);
 }
@@ -127,12 +114,10 @@ void on_accept(struct call *c)
     struct acceptance *a = calloc(1, sizeof(*a));
     if (a != NULL) {
         a->c = *c;
-        a->listener = *rec;
-        a->listener.opts = NULL, a->listener.nopts = 0, a->listener.peers = NULL;
-        if (rec->nopts > 0 && (a->opts = malloc(rec->nopts * sizeof(*a->opts))) != NULL) {
-            memcpy(a->opts, rec->opts, rec->nopts * sizeof(*a->opts));
-            a->nopts = rec->nopts;
-        }
+        a->listener = (struct usock){.family = rec->family, .type = rec->type, .local = rec->local,
+                                     .local_len = rec->local_len};
+        for (size_t i = 0; i < rec->nopts; i++)
+            unsock_opt_store(&a->listener, rec->opts[i].level, rec->opts[i].name, rec->opts[i].val, rec->opts[i].len);
     }
     socks_unlock();
     if (a == NULL)

@@ -50,6 +50,15 @@ bool call_describe(struct call *c)
            (c->flags = fcntl(c->dup, F_GETFL)) >= 0;
 }
 
+void describe_accepted(struct usock *d, const struct usock *l, int conn, const struct sockaddr_un *un,
+                       socklen_t len, const char *what)
+{
+    *d = (struct usock){.family = l->family, .type = l->type, .local = l->local, .local_len = l->local_len};
+    for (size_t i = 0; i < l->nopts; i++) /* the listener's options, inherited */
+        unsock_opt_store(d, l->opts[i].level, l->opts[i].name, l->opts[i].val, l->opts[i].len);
+    d->peer_len = unsock_accepted_peer(conn, d->family, &d->local, d->local_len, un, len, what, &d->peer);
+}
+
 /* A connection the kernel accepted on a converted listener (the program
  * asked for no peer address, so the supervisor was not called): it has
  * the listener's unix address. Recorded now, as accept would have. Lock
@@ -66,10 +75,8 @@ static struct ssock *recognise(const struct call *c)
         return NULL;
     char what[40];
     snprintf(what, sizeof(what), "accepted fd %d", c->fd);
-    struct usock d = {.family = l->u.family, .type = l->u.type, .local = l->u.local, .local_len = l->u.local_len};
-    for (size_t i = 0; i < l->u.nopts; i++) /* the listener's options, inherited */
-        unsock_opt_store(&d, l->u.opts[i].level, l->u.opts[i].name, l->u.opts[i].val, l->u.opts[i].len);
-    d.peer_len = unsock_accepted_peer(c->dup, d.family, &d.local, d.local_len, &peer_un, peer_len, what, &d.peer);
+    struct usock d;
+    describe_accepted(&d, &l->u, c->dup, &peer_un, peer_len, what);
     struct ssock *s = socks_add(c->ino, d.family, d.type);
     if (s == NULL) {
         forget_description(&d);
@@ -83,7 +90,7 @@ struct usock *call_converted(const struct call *c)
 {
     socks_lock();
     struct ssock *s = socks_find(c->ino);
-    if (s == NULL)
+    if (s == NULL && c->domain != AF_INET && c->domain != AF_INET6) /* an IP socket is nobody's connection */
         s = recognise(c);
     if (s == NULL)
         socks_unlock();
@@ -250,6 +257,21 @@ void call_abandon(struct call *c, int sock, struct usock *d)
     call_forget_pending(c);
     forget_description(d);
     close(sock);
+}
+
+/* Write len bytes of what (at most the caller's *lenp) to the caller's
+ * addr, and the length to *lenp, as getsockname and getsockopt do. */
+int call_copy_out(const struct call *c, uint64_t addr, uint64_t lenp, const void *what, socklen_t len)
+{
+    socklen_t room;
+    if (lenp == 0 || target_read(c->tid, lenp, &room, sizeof(room)) != 0)
+        return EFAULT;
+    if ((int)room < 0)
+        return EINVAL;
+    if ((room > 0 && target_write(c->tid, addr, what, room < len ? room : len) != 0) ||
+        target_write(c->tid, lenp, &len, sizeof(len)) != 0)
+        return EFAULT;
+    return 0;
 }
 
 bool in_thread(void *(*fn)(void *), void *arg)

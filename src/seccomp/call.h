@@ -47,6 +47,12 @@ int call_install(struct call *c, int sock);
  * held, or NULL (lock not held). */
 struct usock *remember(int sock, struct usock *d);
 
+/* The description of conn, accepted from the unix address un on a
+ * listener described by l: its addresses and l's options (with the
+ * decision log on, a line "WHAT: peer ADDRESS ..."). */
+void describe_accepted(struct usock *d, const struct usock *l, int conn, const struct sockaddr_un *un,
+                       socklen_t len, const char *what);
+
 /* Free what a description that was not recorded holds. */
 void forget_description(struct usock *d);
 
@@ -73,6 +79,10 @@ void call_forget_pending(struct call *c);
  * 0, INTERRUPTED (a signal waits), ECANCELED (the caller is gone) or
  * EAGAIN (deadline_ms passed; INT64_MAX: none). */
 int call_wait(const struct call *c, int fd, short events, int64_t deadline_ms);
+
+/* Write len bytes of what (at most the caller's *lenp) to the caller's
+ * addr, and len to *lenp, as getsockname and accept do: 0 or an errno. */
+int call_copy_out(const struct call *c, uint64_t addr, uint64_t lenp, const void *what, socklen_t len);
 
 /* Run fn(arg) in a detached thread of its own; false if none could start. */
 bool in_thread(void *(*fn)(void *), void *arg);

@@ -7,6 +7,7 @@
 #include "epollset.h"
 #include "observe.h"
 #include "sockfiles.h"
+#include "target.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 void handle(int listener, const struct seccomp_notif *n)
 {
     struct call c = {.listener = listener, .n = *n, .tid = (pid_t)n->pid, .fd = (int)n->data.args[0], .dup = -1};
+    target_begin();
     switch (n->data.nr) {
     case __NR_connect:
         on_bind_connect(&c, CALL_CONNECT);

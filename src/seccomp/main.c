@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static pid_t child;
@@ -107,32 +110,52 @@ static void forward(int sig, siginfo_t *info, void *context)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
 #endif
 
+/* RECV waits for ever once no process of the tree is left: a watcher sees
+ * that (POLLHUP), and interrupts the serving thread until it has seen it. */
+static atomic_bool ended, served;
+static pthread_t server_thread;
+
+static void wake(int sig)
+{
+    (void)sig;
+}
+
+static void *watch(void *arg)
+{
+    struct pollfd p = {*(int *)arg, 0, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+    atomic_store(&ended, true);
+    for (struct timespec tick = {0, 10 * 1000 * 1000}; !atomic_load(&served); nanosleep(&tick, NULL))
+        pthread_kill(server_thread, SIGRTMIN);
+    return NULL;
+}
+
 static void serve(int listener)
 {
     /* The caller waits for each answer: wake it on this CPU, and this
      * supervisor when it calls (ignored before Linux 6.6). */
     (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-    for (;;) {
-        struct pollfd p = {listener, POLLIN, 0};
-        if (poll(&p, 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+    struct sigaction interrupt = {.sa_handler = wake}; /* no SA_RESTART: RECV returns EINTR */
+    pthread_t watcher;
+    server_thread = pthread_self();
+    if (sigaction(SIGRTMIN, &interrupt, NULL) != 0 || pthread_create(&watcher, NULL, watch, &listener) != 0) {
+        unsock_log_line("the supervisor cannot start: %s: the program's socket calls fail", strerror(errno));
+        return;
+    }
+    while (!atomic_load(&ended)) {
+        struct seccomp_notif req;
+        int r = notif_recv(listener, &req);
+        if (r > 0) {
+            handle(listener, &req);
+        } else if (r < 0) {
+            unsock_log_line("the seccomp listener failed: %s: the program's socket calls fail from now on",
+                            strerror(errno));
             break;
         }
-        if (p.revents & POLLIN) {
-            struct seccomp_notif req;
-            int r = notif_recv(listener, &req);
-            if (r > 0)
-                handle(listener, &req);
-            else if (r < 0) {
-                unsock_log_line("the seccomp listener failed: %s: the program's socket calls fail from now on",
-                                strerror(errno));
-                break;
-            }
-        } else if (p.revents & (POLLHUP | POLLERR)) {
-            break; /* no process of the tree is left */
-        }
     }
+    atomic_store(&served, true);
+    pthread_detach(watcher); /* after a failed RECV the tree may live on, and the watcher with it */
 }
 
 int main(int argc, char **argv)

@@ -9,20 +9,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Write len bytes of what (at most the caller's *lenp) to the caller's
- * addr, and the length to *lenp, as getsockname and getsockopt do. */
-static int copy_out(const struct call *c, uint64_t addr, uint64_t lenp, const void *what, socklen_t len)
-{
-    socklen_t room;
-    if (lenp == 0 || target_read(c->tid, lenp, &room, sizeof(room)) != 0)
-        return EFAULT;
-    if ((int)room < 0)
-        return EINVAL;
-    if ((room > 0 && target_write(c->tid, addr, what, room < len ? room : len) != 0) ||
-        target_write(c->tid, lenp, &len, sizeof(len)) != 0)
-        return EFAULT;
-    return 0;
-}
 
 void on_name(struct call *c, bool peer)
 {
@@ -32,7 +18,7 @@ void on_name(struct call *c, bool peer)
     struct sockaddr_storage a = peer ? rec->peer : rec->local;
     socklen_t alen = peer ? rec->peer_len : rec->local_len;
     socks_unlock();
-    int err = peer && alen == 0 ? ENOTCONN : copy_out(c, c->n.data.args[1], c->n.data.args[2], &a, alen);
+    int err = peer && alen == 0 ? ENOTCONN : call_copy_out(c, c->n.data.args[1], c->n.data.args[2], &a, alen);
     if (err != 0)
         return notif_fail(c->listener, c->n.id, err);
     notif_return(c->listener, c->n.id, 0);
@@ -73,7 +59,7 @@ void on_sockopt(struct call *c, bool set)
         } else {
             len = (int)room > OPT_MAX ? OPT_MAX : room;
             r = unsock_sockopt_get(rec, c->dup, level, name, buf, &len);
-            if (r == 0 && (errno = copy_out(c, val, lenarg, buf, len)) != 0)
+            if (r == 0 && (errno = call_copy_out(c, val, lenarg, buf, len)) != 0)
                 r = -1;
         }
     }

@@ -71,8 +71,16 @@ static pid_t tgid_of(pid_t tid)
 #define THREADS 64
 static struct thread {
     pid_t tid, tgid;
-    int pidfd; /* -1: empty */
+    int pidfd;        /* -1: empty */
+    uint64_t checked; /* the call it was last found to be the same thread in */
 } threads[THREADS];
+static _Atomic uint64_t calls;
+static _Thread_local uint64_t this_call;
+
+void target_begin(void)
+{
+    this_call = ++calls;
+}
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 
@@ -88,14 +96,17 @@ static struct thread *thread(pid_t tid)
 {
     pthread_once(&threads_once, threads_init);
     struct thread *t = &threads[(unsigned)tid % THREADS];
-    if (t->tid == tid && t->pidfd >= 0 && syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) == 0)
+    if (t->tid == tid && t->pidfd >= 0 &&
+        (t->checked == this_call || syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) == 0)) {
+        t->checked = this_call;
         return t;
+    }
     int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
     if (fd < 0)
         return NULL;
     if (t->pidfd >= 0)
         close(t->pidfd);
-    *t = (struct thread){.tid = tid, .tgid = tgid_of(tid), .pidfd = fd};
+    *t = (struct thread){.tid = tid, .tgid = tgid_of(tid), .pidfd = fd, .checked = this_call};
     return t;
 }
 

@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A new call is being answered (by this thread of the supervisor): what
+ * is known of its caller's thread is checked again once. */
+void target_begin(void);
+
 /* Copy n bytes at addr in thread tid's process to out, or back. 0 or -1. */
 int target_read(pid_t tid, uint64_t addr, void *out, size_t n);
 int target_write(pid_t tid, uint64_t addr, const void *in, size_t n);
