@@ -111,8 +111,12 @@ static void forward(int sig, siginfo_t *info, void *context)
 #endif
 
 /* RECV waits for ever once no process of the tree is left: a watcher sees
- * that (POLLHUP), and interrupts the serving thread until it has seen it. */
-static atomic_bool ended, served;
+ * that (POLLHUP), and interrupts the serving thread until it has seen it.
+ * It also reaps the program when it ends: before Linux 6.2 (or so) a
+ * zombie still counts as a user of the filter, and the tree would never
+ * be seen to end. */
+static atomic_bool ended, served, reaped;
+static int child_status;
 static pthread_t server_thread;
 
 static void wake(int sig)
@@ -123,8 +127,10 @@ static void wake(int sig)
 static void *watch(void *arg)
 {
     struct pollfd p = {*(int *)arg, 0, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
+    int r;
+    while ((r = poll(&p, 1, atomic_load(&reaped) ? -1 : 100)) == 0 || (r < 0 && errno == EINTR))
+        if (!atomic_load(&reaped) && waitpid(child, &child_status, WNOHANG) == child)
+            atomic_store(&reaped, true);
     atomic_store(&ended, true);
     for (struct timespec tick = {0, 10 * 1000 * 1000}; !atomic_load(&served); nanosleep(&tick, NULL))
         pthread_kill(server_thread, SIGRTMIN);
@@ -212,8 +218,10 @@ int main(int argc, char **argv)
     if (listener >= 0 && !check)
         serve(listener);
     int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+    while (!atomic_load(&reaped) && waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
+    if (atomic_load(&reaped))
+        status = child_status;
     handlers_exit();
     if (check)
         return listener >= 0 && missing == NULL && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
