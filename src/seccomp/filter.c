@@ -33,20 +33,24 @@
 /* Offsets of jumps are counted from the next instruction: TO(here, there). */
 #define TO(here, there) ((there) - (here) - 1)
 
-/* Trapped: the calls that take or give addresses; accept and accept4 only
- * with a buffer for the peer's address (without, the kernel's accept on a
- * converted listener is exact, and the connection is recognised later by
- * its listener's address); sendto and recvfrom only with an address;
- * setsockopt at every level and epoll_ctl (what is set or registered
- * before a conversion is carried over); getsockopt at the levels whose options a converted socket
+/* Trapped, but for the shim's own calls (marked): the calls that take or
+ * give addresses; accept and accept4 only with a buffer for the peer's
+ * address (without, the kernel's accept on a converted listener is exact,
+ * and the connection is recognised later by its listener's address);
+ * sendto and recvfrom only with an address; setsockopt at every level and
+ * epoll_ctl (what is set or registered before a conversion is carried
+ * over); getsockopt at the levels whose options a converted socket
  * emulates, and at SOL_SOCKET for SO_DOMAIN and SO_PROTOCOL, which would
- * say AF_UNIX, and SO_PEERCRED, which would name a supervisor. AT(n) is the place of the n-th instruction not counting the
- * two of x32, which the jumps name. */
+ * say AF_UNIX, and SO_PEERCRED, which would name a supervisor;
+ * socket(AF_INET6) under UNSOCK_BLOCK_INET6. AT(n) is the place of the
+ * n-th instruction not counting the two of x32, which the jumps name. */
 enum {
-    HAS_ADDRESS = 35 + X32_LINES,
-    HAS_PEER_BUFFER = 39 + X32_LINES,
-    ALLOW = 43 + X32_LINES,
-    NOTIFY = 44 + X32_LINES,
+    HAS_ADDRESS = 36 + X32_LINES,
+    HAS_PEER_BUFFER = 40 + X32_LINES,
+    INET6_SOCKET = 44 + X32_LINES,
+    BLOCK_INET6 = 46 + X32_LINES,
+    ALLOW = 47 + X32_LINES,
+    NOTIFY = 48 + X32_LINES,
 };
 #define AT(n) ((n) + X32_LINES)
 
@@ -78,33 +82,38 @@ static struct sock_filter program[] = {
     IF_EQ(__NR_sendmmsg, TO(AT(20), NOTIFY), 0),
     IF_EQ(__NR_recvmmsg, TO(AT(21), NOTIFY), 0),
     IF_EQ(__NR_epoll_ctl, TO(AT(22), NOTIFY), 0),
-    IF_EQ(__NR_sendto, TO(AT(23), HAS_ADDRESS), 0),
-    IF_EQ(__NR_recvfrom, TO(AT(24), HAS_ADDRESS), 0),
-    IF_EQ(__NR_getsockopt, 0, TO(AT(25), ALLOW)),
+    IF_EQ(__NR_socket, TO(AT(23), INET6_SOCKET), 0),
+    IF_EQ(__NR_sendto, TO(AT(24), HAS_ADDRESS), 0),
+    IF_EQ(__NR_recvfrom, TO(AT(25), HAS_ADDRESS), 0),
+    IF_EQ(__NR_getsockopt, 0, TO(AT(26), ALLOW)),
     ARG_LOW(1),
-    IF_EQ(0 /* IPPROTO_IP */, TO(AT(27), NOTIFY), 0),
-    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(28), NOTIFY), 0),
-    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(29), NOTIFY), 0),
-    IF_EQ(SOL_SOCKET, 0, TO(AT(30), ALLOW)),
+    IF_EQ(0 /* IPPROTO_IP */, TO(AT(28), NOTIFY), 0),
+    IF_EQ(6 /* IPPROTO_TCP */, TO(AT(29), NOTIFY), 0),
+    IF_EQ(41 /* IPPROTO_IPV6 */, TO(AT(30), NOTIFY), 0),
+    IF_EQ(SOL_SOCKET, 0, TO(AT(31), ALLOW)),
     ARG_LOW(2),
-    IF_EQ(SO_DOMAIN, TO(AT(32), NOTIFY), 0),
-    IF_EQ(SO_PROTOCOL, TO(AT(33), NOTIFY), 0),
-    IF_EQ(SO_PEERCRED, TO(AT(34), NOTIFY), TO(AT(34), ALLOW)),
+    IF_EQ(SO_DOMAIN, TO(AT(33), NOTIFY), 0),
+    IF_EQ(SO_PROTOCOL, TO(AT(34), NOTIFY), 0),
+    IF_EQ(SO_PEERCRED, TO(AT(35), NOTIFY), TO(AT(35), ALLOW)),
     ARG_LOW(4), /* HAS_ADDRESS: sendto's or recvfrom's address */
-    IF_EQ(0, 0, TO(AT(36), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(37), NOTIFY)),
     ARG_HIGH(4),
-    IF_EQ(0, TO(AT(38), ALLOW), TO(AT(38), NOTIFY)),
+    IF_EQ(0, TO(AT(39), ALLOW), TO(AT(39), NOTIFY)),
     ARG_LOW(1), /* HAS_PEER_BUFFER: accept's */
-    IF_EQ(0, 0, TO(AT(40), NOTIFY)),
+    IF_EQ(0, 0, TO(AT(41), NOTIFY)),
     ARG_HIGH(1),
-    IF_EQ(0, TO(AT(42), ALLOW), TO(AT(42), NOTIFY)),
+    IF_EQ(0, TO(AT(43), ALLOW), TO(AT(43), NOTIFY)),
+    ARG_LOW(0), /* INET6_SOCKET: socket(AF_INET6), which UNSOCK_BLOCK_INET6 fails */
+    IF_EQ(AF_INET6, 0, TO(AT(45), ALLOW)),
+    RETURN(SECCOMP_RET_ALLOW), /* BLOCK_INET6: made SECCOMP_RET_USER_NOTIF by filter_install */
     RETURN(SECCOMP_RET_ALLOW),
     RETURN(SECCOMP_RET_USER_NOTIF),
 };
 _Static_assert(sizeof(program) / sizeof(program[0]) == NOTIFY + 1, "the places of the instructions");
 
-int filter_install(const char **missing)
+int filter_install(bool block_inet6, const char **missing)
 {
+    program[BLOCK_INET6].k = block_inet6 ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW;
     struct sock_fprog prog = {.len = sizeof(program) / sizeof(program[0]), .filter = program};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         *missing = "PR_SET_NO_NEW_PRIVS";

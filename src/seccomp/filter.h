@@ -3,9 +3,11 @@
 #ifndef UNSOCK_FILTER_H
 #define UNSOCK_FILTER_H
 
-/* In the child, before exec: no new privileges, then the filter; the
- * listener's descriptor, or -1 with errno and *missing naming the kernel
+#include <stdbool.h>
+
+/* In the child, before exec: no new privileges, then the filter (which
+ * also traps socket(AF_INET6) if block_inet6); the listener's descriptor, or -1 with errno and *missing naming the kernel
  * feature that is not there. */
-int filter_install(const char **missing);
+int filter_install(bool block_inet6, const char **missing);
 
 #endif

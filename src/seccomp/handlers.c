@@ -5,10 +5,13 @@
 #include "bindconnect.h"
 #include "datagram.h"
 #include "epollset.h"
+#include "log.h"
+#include "notif.h"
 #include "observe.h"
 #include "sockfiles.h"
 #include "target.h"
 
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +47,10 @@ void handle(int listener, const struct seccomp_notif *n)
         break;
     case __NR_recvmmsg:
         on_recvmmsg(&c);
+        break;
+    case __NR_socket: /* AF_INET6 under UNSOCK_BLOCK_INET6 (filter.c) */
+        unsock_debug("socket AF_INET6: blocked by UNSOCK_BLOCK_INET6 -> EAFNOSUPPORT");
+        notif_fail(listener, n->id, EAFNOSUPPORT);
         break;
     case __NR_epoll_ctl:
         on_epoll_ctl(&c);

@@ -60,7 +60,7 @@ static int take_fd(int sock, pid_t from)
 static _Noreturn void run_child(int sock, char **argv)
 {
     const char *missing = NULL;
-    int listener = filter_install(&missing);
+    int listener = filter_install(unsock_cfg.block_inet6, &missing);
     if (listener < 0) {
         dprintf(STDERR_FILENO, "unsock: the seccomp engine cannot run here: this kernel or container lacks %s: %s\n",
                 missing, argv ? "use --engine preload" : strerror(errno));
