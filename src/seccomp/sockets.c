@@ -141,13 +141,26 @@ struct ssock *socks_add(ino_t ino, int family, int type)
 
 static struct pending pending[PENDING];
 
+/* Socket inodes come in per-CPU runs of 1024: hashed, and looked for in a
+ * few places, so that sockets made at once by several threads do not take
+ * each other's place. */
+#define PROBES 4
+
 struct pending *socks_pending(ino_t ino, bool create)
 {
-    struct pending *p = &pending[ino % PENDING];
-    if (p->ino == ino)
-        return p;
+    size_t h = (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ULL) >> 54) % PENDING;
+    struct pending *p = NULL;
+    for (size_t i = 0; i < PROBES; i++) {
+        struct pending *q = &pending[(h + i) % PENDING];
+        if (q->ino == ino)
+            return q;
+        if (p == NULL && q->ino == 0)
+            p = q;
+    }
     if (!create)
         return NULL;
+    if (p == NULL)
+        p = &pending[h]; /* all taken: the latest socket wins */
     for (unsigned i = 0; i < p->nepolls; i++)
         pending_epoll_drop(&p->epolls[i]);
     *p = (struct pending){.ino = ino};
