@@ -45,6 +45,38 @@ static bool bypasses(int fd)
     return false;
 }
 
+static enum unsock_libc libc_of(int fd)
+{
+    Elf64_Ehdr eh;
+    if (!at(fd, 0, &eh, sizeof(eh)) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr))
+        return UNSOCK_LIBC_UNKNOWN;
+    for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
+        Elf64_Phdr ph;
+        char interp[64] = "";
+        if (!at(fd, (off_t)(eh.e_phoff + i * sizeof(ph)), &ph, sizeof(ph)))
+            return UNSOCK_LIBC_UNKNOWN;
+        if (ph.p_type != PT_INTERP)
+            continue;
+        if (pread(fd, interp, sizeof(interp) - 1, (off_t)ph.p_offset) <= 0)
+            return UNSOCK_LIBC_UNKNOWN;
+        return strstr(interp, "/ld-musl-") ? UNSOCK_LIBC_MUSL
+               : strstr(interp, "/ld-linux") ? UNSOCK_LIBC_GLIBC
+                                             : UNSOCK_LIBC_UNKNOWN;
+    }
+    return UNSOCK_LIBC_UNKNOWN;
+}
+
+enum unsock_libc unsock_elf_libc(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return UNSOCK_LIBC_UNKNOWN;
+    enum unsock_libc r = libc_of(fd);
+    syscall(SYS_close, fd);
+    return r;
+}
+
 bool unsock_elf_bypasses_libc(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -9,4 +9,8 @@
  * False for anything else (scripts, unreadable files). */
 bool unsock_elf_bypasses_libc(const char *path);
 
+/* The C library whose loader (PT_INTERP) the ELF file at path names. */
+enum unsock_libc { UNSOCK_LIBC_UNKNOWN, UNSOCK_LIBC_GLIBC, UNSOCK_LIBC_MUSL };
+enum unsock_libc unsock_elf_libc(const char *path);
+
 #endif

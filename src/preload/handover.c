@@ -66,14 +66,94 @@ static char **supervisor_env(char *const envp[])
     return out;
 }
 
+/* This shim's file, and the build for the other C library beside it
+ * (libunsock.so is the build for the system's own, libunsock-musl.so the
+ * musl one on a glibc system). */
+static char shim_file[PATH_MAX], other_file[PATH_MAX];
+
+static void find_shims(void)
+{
+    Dl_info self;
+    if (dladdr((void *)find_shims, &self) == 0 || self.dli_fname == NULL || self.dli_fname[0] != '/')
+        return;
+    snprintf(shim_file, sizeof(shim_file), "%s", self.dli_fname);
+    const char *slash = strrchr(shim_file, '/');
+#ifdef __GLIBC__
+    const char *other = "libunsock-musl.so";
+#else
+    const char *other = "libunsock.so";
+#endif
+    if (strcmp(slash + 1, other) == 0) /* the musl build on a glibc system: the other is the system's */
+        other = "libunsock.so";
+    snprintf(other_file, sizeof(other_file), "%.*s/%s", (int)(slash - shim_file), shim_file, other);
+}
+
+/* envp with LD_PRELOAD naming the other build instead of this one; NULL
+ * without memory. */
+static char **other_build_env(char *const envp[])
+{
+    size_t n = 0;
+    while (envp != NULL && envp[n] != NULL)
+        n++;
+    char **out = calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        const char *at = strncmp(envp[i], "LD_PRELOAD=", 11) == 0 ? strstr(envp[i], shim_file) : NULL;
+        out[i] = envp[i];
+        if (at != NULL) {
+            size_t len = strlen(envp[i]) - strlen(shim_file) + strlen(other_file);
+            char *swapped = malloc(len + 1);
+            if (swapped != NULL)
+                snprintf(swapped, len + 1, "%.*s%s%s", (int)(at - envp[i]), envp[i], other_file, at + strlen(shim_file));
+            out[i] = swapped != NULL ? swapped : envp[i];
+        }
+    }
+    return out;
+}
+
+/* A program of the other C library: it gets the other build of the shim,
+ * if there is one; refused with one line if not (the loader would fail on
+ * this one, or the program would run unconverted). */
+static int exec_other_libc(unsock_execve_fn f, const char *path, const char *file, char *const argv[],
+                           char *const envp[])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_shims);
+    const char *preload = env_of(envp, "LD_PRELOAD");
+    if (shim_file[0] == '\0' || preload == NULL || strstr(preload, shim_file) == NULL)
+        return f(path, argv, envp); /* not preloaded there: none of unsock's business */
+    if (access(other_file, R_OK) != 0) {
+        unsock_log_line("exec %s: it is linked against the other C library and there is no shim for it (%s): "
+                        "install musl-tools and reinstall unsock, or run it with --engine seccomp",
+                        file, other_file[0] ? other_file : "libunsock-musl.so");
+        errno = ENOEXEC;
+        return -1;
+    }
+    char **env = other_build_env(envp);
+    if (env == NULL)
+        return f(path, argv, envp);
+    unsock_debug("exec %s: another C library, with %s", file, other_file);
+    f(path, argv, env);
+    int saved = errno;
+    free(env); /* the swapped LD_PRELOAD string leaks on this failure path only */
+    errno = saved;
+    return -1;
+}
+
 int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *const envp[], int search)
 {
     const char *supervisor = env_of(envp, "UNSOCK_SUPERVISOR");
     char found[PATH_MAX];
-    const char *file = supervisor != NULL && env_of(envp, "UNSOCK_SUPERVISED") == NULL
-                           ? located(path, envp, search, found, sizeof(found))
-                           : NULL;
-    if (file == NULL || !unsock_elf_bypasses_libc(file))
+    const char *file = located(path, envp, search, found, sizeof(found));
+#ifdef __GLIBC__
+    const enum unsock_libc own = UNSOCK_LIBC_GLIBC;
+#else
+    const enum unsock_libc own = UNSOCK_LIBC_MUSL;
+#endif
+    enum unsock_libc libc = file != NULL ? unsock_elf_libc(file) : UNSOCK_LIBC_UNKNOWN;
+    if (libc != UNSOCK_LIBC_UNKNOWN && libc != own)
+        return exec_other_libc(f, path, file, argv, envp);
+    if (file == NULL || supervisor == NULL || env_of(envp, "UNSOCK_SUPERVISED") != NULL ||
+        !unsock_elf_bypasses_libc(file))
         return f(path, argv, envp);
     size_t n = 0;
     while (argv[n] != NULL)

@@ -132,7 +132,7 @@ static void close_converted(unsigned first, unsigned last)
 }
 
 /* Only to notice the owner or O_ASYNC of a socket being set, as with fcntl. */
-UNSOCK_EXPORT int ioctl(int fd, unsigned long request, ...)
+UNSOCK_EXPORT int ioctl(int fd, unsock_ioctl_request request, ...)
 {
     unsock_init();
     va_list ap;

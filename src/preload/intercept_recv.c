@@ -132,7 +132,8 @@ UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     return r;
 }
 
-UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, unsock_mmsg_flags flags,
+                           struct timespec *timeout)
 {
     unsock_init();
     struct view v;

@@ -77,7 +77,7 @@ static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
 static size_t iov_total(const struct msghdr *m)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->msg_iovlen; i++)
+    for (size_t i = 0; i < (size_t)m->msg_iovlen; i++) /* an int on musl */
         n += m->msg_iov[i].iov_len;
     return n;
 }
@@ -142,7 +142,7 @@ UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 /* Messages for unsock (to covered or blocked addresses, or on a converted
  * socket) go one by one through sendmsg() above, so that each is routed and
  * dropped as UDP would drop it; the kernel's sendmmsg gets the rest. */
-UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+UNSOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, unsock_mmsg_flags flags)
 {
     unsock_init();
     bool ours = vec != NULL && unsock_fd_converted(fd);

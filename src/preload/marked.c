@@ -64,12 +64,12 @@ static ssize_t m_recvmsg(int fd, struct msghdr *m, int flags)
     return MARKED(SYS_recvmsg, fd, m, flags, 0, 0, UNSOCK_SHIM_MARK);
 }
 
-static int m_sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+static int m_sendmmsg(int fd, struct mmsghdr *v, unsigned int n, unsock_mmsg_flags flags)
 {
     return (int)MARKED(SYS_sendmmsg, fd, v, n, flags, 0, UNSOCK_SHIM_MARK);
 }
 
-static int m_recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *t)
+static int m_recvmmsg(int fd, struct mmsghdr *v, unsigned int n, unsock_mmsg_flags flags, struct timespec *t)
 {
     return (int)MARKED(SYS_recvmmsg, fd, v, n, flags, t, UNSOCK_SHIM_MARK);
 }

@@ -8,6 +8,15 @@
 
 struct mmsghdr;
 
+/* Where glibc and musl declare the interposed functions differently. */
+#ifdef __GLIBC__
+typedef unsigned long unsock_ioctl_request; /* ioctl(int, unsigned long, ...) */
+typedef int unsock_mmsg_flags;              /* sendmmsg/recvmmsg flags */
+#else
+typedef int unsock_ioctl_request;
+typedef unsigned int unsock_mmsg_flags;
+#endif
+
 #include <sys/epoll.h>
 
 struct unsock_real {
@@ -21,11 +30,11 @@ struct unsock_real {
     int (*getpeername)(int, struct sockaddr *, socklen_t *);
     ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
     ssize_t (*recvmsg)(int, struct msghdr *, int);
-    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, unsock_mmsg_flags, struct timespec *);
     ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
     ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
-    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, unsock_mmsg_flags);
     int (*getsockopt)(int, int, int, void *, socklen_t *);
     int (*setsockopt)(int, int, int, const void *, socklen_t);
     int (*close)(int);
@@ -33,7 +42,7 @@ struct unsock_real {
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
     int (*fcntl)(int, int, ...);
-    int (*ioctl)(int, unsigned long, ...);
+    int (*ioctl)(int, unsock_ioctl_request, ...);
     int (*fcntl64)(int, int, ...);
     int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*close_range)(unsigned int, unsigned int, int);

@@ -20,8 +20,15 @@
  * executable. The kernel enters with the stack holding argc, argv and envp,
  * 16-byte aligned before a call; the original's entry took them as a C
  * function would and crashed on glibc's aligned SSE code. */
+#if defined(__GLIBC__)
+#define UNSOCK_LOADER(glibc, musl) glibc
+#else
+#define UNSOCK_LOADER(glibc, musl) musl
+#endif
+
 #if defined(__x86_64__)
-const char unsock_interp[] __attribute__((section(".interp"), used)) = "/lib64/ld-linux-x86-64.so.2";
+const char unsock_interp[] __attribute__((section(".interp"), used)) =
+    UNSOCK_LOADER("/lib64/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1");
 __asm__(".text\n"
         ".globl unsock_tool_entry\n"
         ".hidden unsock_tool_entry\n"
@@ -34,7 +41,8 @@ __asm__(".text\n"
         "    hlt\n");
 #define UNSOCK_HAVE_TOOL 1
 #elif defined(__aarch64__)
-const char unsock_interp[] __attribute__((section(".interp"), used)) = "/lib/ld-linux-aarch64.so.1";
+const char unsock_interp[] __attribute__((section(".interp"), used)) =
+    UNSOCK_LOADER("/lib/ld-linux-aarch64.so.1", "/lib/ld-musl-aarch64.so.1");
 __asm__(".text\n"
         ".globl unsock_tool_entry\n"
         ".hidden unsock_tool_entry\n"

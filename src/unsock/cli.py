@@ -15,7 +15,7 @@ from .engines import exec_program, preload, seccomp
 from .engines.choose import ENGINES, Choice, choose
 from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
-from .library import library_path
+from .library import LIBCS, library_path
 from .rules import Rule, RulesError, compile_rules, format_table, parse_rules
 
 EXIT_INVALID = 1
@@ -143,7 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("program", nargs="?", metavar="PROGRAM",
                        help="also say which engine would run PROGRAM, and why")
 
-    sub.add_parser("lib", help="print the absolute path of libunsock.so")
+    lib = sub.add_parser("lib", help="print the absolute path of libunsock.so (the build for this system's C "
+                         "library)")
+    lib.add_argument("--libc", choices=LIBCS, default=None,
+                     help="the build for programs of this C library (libunsock-musl.so on a glibc system)")
     cli_control.add_parser(sub, _Parser)
     return parser
 
@@ -199,6 +202,9 @@ def _run(args: argparse.Namespace) -> int:
         env = seccomp.hand_over(env)
     if args.verbose:
         sys.stderr.write(f"unsock: engine {choice.engine}: {choice.why}\n")
+        shim = env.get("LD_PRELOAD") or env.get("UNSOCK_SUPERVISOR_PRELOAD")
+        if shim:
+            sys.stderr.write(f"unsock: shim {shim.split()[0]}\n")
         config, n = prepared.config, len(prepared.rules)
         if config is None:
             sys.stderr.write(f"unsock: {n} rule{'' if n == 1 else 's'} in UNSOCK_RULES\n")
@@ -246,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args)
         if args.command == "control":
             return cli_control.run(args)
-        print(library_path())
+        print(library_path(args.libc))
         return 0
     except UnsockError as e:
         for line in str(e).splitlines() or [""]:

@@ -15,22 +15,26 @@ CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O1", "-g
 BUILD_DIR = Path(__file__).resolve().parent.parent / ".build" / "progs"
 
 
-def compile_prog(source: Path, headers: list[Path] | None = None, *, static_musl: bool = False) -> Path:
+def compile_prog(source: Path, headers: list[Path] | None = None, *, static_musl: bool = False,
+                 musl: bool = False) -> Path:
     """Build source with `cc -Wall -Wextra -Werror`, cached by the hash of its
     text, its headers and the flags; returns the executable.
 
     static_musl=True builds with `musl-gcc -static` instead (the same flags): a
     program without an interpreter, which only the seccomp engine reaches.
-    A missing musl-gcc skips the test locally and fails it in CI."""
-    if static_musl:
-        compiler = [require_program("musl-gcc"), "-static"]
+    musl=True builds a dynamically linked musl program (`musl-gcc`), which the
+    musl build of the shim serves. A missing musl-gcc skips the test locally
+    and fails it in CI."""
+    if static_musl or musl:
+        compiler = [require_program("musl-gcc"), *(["-static"] if static_musl else [])]
     else:
         compiler = [os.environ.get("CC") or shutil.which("cc") or "gcc"]
     digest = hashlib.sha256()
     for part in [source, *(headers or [])]:
         digest.update(part.read_bytes())
     digest.update(" ".join([*compiler, *CFLAGS]).encode())
-    out = BUILD_DIR / f"{source.stem}{'-musl' if static_musl else ''}-{digest.hexdigest()[:16]}"
+    kind = "-musl" if static_musl else "-musl-dynamic" if musl else ""
+    out = BUILD_DIR / f"{source.stem}{kind}-{digest.hexdigest()[:16]}"
     if out.exists():
         return out
     BUILD_DIR.mkdir(parents=True, exist_ok=True)

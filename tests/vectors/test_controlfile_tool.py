@@ -12,21 +12,35 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.programs import require_program
 from unsock import library_path
 
 VECTORS = Path(__file__).with_name("controlfiles")
 CASES = [c for c in json.loads((VECTORS / "index.json").read_text())["cases"] if c.get("original_env")]
 
 
-def run_tool(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_tool(env: dict[str, str], libc: str | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_") and k != "LD_PRELOAD"}
-    return subprocess.run([str(library_path())], env={**base, **env}, capture_output=True, text=True, timeout=30)
+    return subprocess.run([str(library_path(libc))], env={**base, **env}, capture_output=True, text=True,
+                          timeout=30)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
 def test_tool_writes_the_vector(case: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "9000.sock"
     p = run_tool({**case["original_env"], "UNSOCK_FILE": str(out)})
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes() == (VECTORS / case["file"]).read_bytes()
+    assert (out.stat().st_mode & 0o777) == 0o644
+
+
+@pytest.mark.program("musl-gcc")
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_the_musl_build_writes_the_vector(case: dict[str, Any], tmp_path: Path) -> None:
+    """The control-file tool of libunsock-musl.so, run as the original's is on musl."""
+    require_program("musl-gcc")
+    out = tmp_path / "9000.sock"
+    p = run_tool({**case["original_env"], "UNSOCK_FILE": str(out)}, libc="musl")
     assert p.returncode == 0, p.stderr
     assert out.read_bytes() == (VECTORS / case["file"]).read_bytes()
     assert (out.stat().st_mode & 0o777) == 0o644

@@ -76,6 +76,16 @@ def test_supervisor_agrees(case: dict[str, Any]) -> None:
     assert_logged_as(case, p)
 
 
+@pytest.mark.program("musl-gcc")
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_musl_shim_agrees(case: dict[str, Any]) -> None:
+    """The same from the musl build of the shim, in a musl program (decide.c)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
+    env.update(case["env"], LD_PRELOAD=str(library_path("musl")), UNSOCK_DEBUG="1")
+    decide = compile_prog(Path(__file__).with_name("decide.c"), musl=True)
+    assert_logged_as(case, subprocess.run([str(decide)], env=env, capture_output=True, text=True, timeout=30))
+
+
 def test_round_trip_through_environment() -> None:
     """Config.to_env() is read back by the shim as the same configuration."""
     cfg = Config.from_env({"UNSOCK_DIR": "/tmp/u", "UNSOCK_ADDR": "127.0.0.1/8", "UNSOCK_MODE": "640"})

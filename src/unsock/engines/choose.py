@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import UnsockError
+from ..library import library_path, system_libc
+
 Engine = Literal["preload", "seccomp"]
 ENGINES = ("auto", "preload", "seccomp")
 
@@ -91,4 +94,22 @@ def choose(program: str, env: Mapping[str, str]) -> Choice:
         return Choice("seccomp", f"{path} is a Go program, which makes its socket calls itself")
     if binary.interpreter is None:
         return Choice("seccomp", f"{path} is statically linked: LD_PRELOAD cannot reach it")
+    libc = libc_of(binary.interpreter)
+    if libc != system_libc():
+        try:
+            library_path(libc)
+        except UnsockError:
+            return Choice("seccomp", f"{path} is linked against {libc}, for which unsock has no shim")
     return Choice("preload", f"{path} is dynamically linked ({binary.interpreter})")
+
+
+def libc_of(interpreter: str) -> str:
+    """The C library whose loader interpreter is."""
+    return "musl" if "/ld-musl-" in interpreter else "glibc"
+
+
+def program_libc(program: str, env: Mapping[str, str]) -> str:
+    """The C library program is linked against (the system's if it cannot be told)."""
+    path = resolve(program, env)
+    binary = read_elf(path) if path is not None else None
+    return libc_of(binary.interpreter) if binary is not None and binary.interpreter else system_libc()

@@ -35,9 +35,14 @@ def prepare(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], dic
     why = unavailable()
     if why is not None:
         raise UnsockError(why)
-    command, prepared = preload.prepare(argv, env)
+    try:
+        command, prepared = preload.prepare(argv, env)
+    except UnsockError:  # no shim for the program's C library: the supervisor alone serves it
+        command, prepared = list(argv), dict(env)
     # The supervisor runs without the shim and gives it to the program.
-    prepared["UNSOCK_SUPERVISOR_PRELOAD"] = prepared.pop("LD_PRELOAD")
+    shim = prepared.pop("LD_PRELOAD", None)
+    if shim is not None:
+        prepared["UNSOCK_SUPERVISOR_PRELOAD"] = shim
     return [str(supervisor_path()), "--", *command], prepared
 
 
