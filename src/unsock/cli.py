@@ -12,7 +12,7 @@ from typing import Any
 from . import __version__, cli_control
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .engines import exec_program, preload, seccomp
-from .engines.choose import ENGINES, Choice, choose
+from .engines.choose import ENGINES, Choice, choose, program_libc
 from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
 from .library import LIBCS, library_path
@@ -238,6 +238,8 @@ def _rules(args: argparse.Namespace) -> int:
     if args.program:
         choice, _ = _engine(args, args.program, os.environ)
         print(f"engine {choice.engine}: {choice.why}")
+        if choice.engine == "preload":
+            print(f"shim {library_path(program_libc(args.program, os.environ))}")
     return 0
 
 

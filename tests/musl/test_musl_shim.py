@@ -45,6 +45,12 @@ def test_unsock_lib_names_the_musl_build() -> None:
     assert b"/lib/ld-musl-" in path.read_bytes()  # its interpreter: the control-file tool runs on musl too
 
 
+def test_unsock_rules_names_the_build(musl_prog: Build) -> None:
+    p = subprocess.run([*unsock_cli(), "rules", "--addr", f"{COVERED}/32", str(musl_prog("fdleak"))],
+                       capture_output=True, text=True, check=True)
+    assert p.stdout.splitlines()[-1].endswith("/libunsock-musl.so")
+
+
 @pytest.mark.parametrize(("name", "args", "options"), [
     ("fdleak", [COVERED], []),
     ("wrongfamily", [COVERED, REAL], []),
