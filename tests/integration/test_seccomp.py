@@ -57,7 +57,7 @@ def test_unsock_rules_says_which_engine_runs_a_program(probe: str) -> None:
     def engine_line(*args: str) -> str:
         p = subprocess.run([*unsock_cli(), "rules", "--addr", "127.0.0.5/32", *args], capture_output=True, text=True,
                            timeout=30, check=True)
-        return p.stdout.splitlines()[-1]
+        return next(line for line in p.stdout.splitlines() if line.startswith("engine "))
 
     assert re.fullmatch(r"engine seccomp: \S+ is a Go program, which makes its socket calls itself", engine_line(probe))
     assert engine_line(require_program("curl")).startswith("engine preload: ")
