@@ -29,21 +29,27 @@ int target_write(pid_t tid, uint64_t addr, const void *in, size_t n)
     return process_vm_writev(tid, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
 }
 
-/* "Name:\tvalue" of /proc/TID/status into out; false if there is none. */
-static bool status_line(pid_t tid, const char *name, char *out, size_t outlen)
+/* /proc/TID/FILE into buf, NUL-terminated; false if it cannot be read. */
+static bool read_proc(pid_t tid, const char *file, char *buf, size_t size)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
+    return true;
+}
+
+/* "Name:\tvalue" of a /proc status text into out; false if there is none. */
+static bool status_field(const char *buf, const char *name, char *out, size_t outlen)
+{
     size_t len = strlen(name);
-    for (char *line = buf; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = buf; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, name, len) == 0 && line[len] == ':') {
             const char *v = line + len + 1;
             while (*v == '\t' || *v == ' ')
@@ -54,6 +60,13 @@ static bool status_line(pid_t tid, const char *name, char *out, size_t outlen)
         }
     }
     return false;
+}
+
+/* One field of /proc/TID/status. */
+static bool status_line(pid_t tid, const char *name, char *out, size_t outlen)
+{
+    char buf[4096];
+    return read_proc(tid, "status", buf, sizeof(buf)) && status_field(buf, name, out, outlen);
 }
 
 static pid_t tgid_of(pid_t tid)
@@ -150,25 +163,19 @@ int target_dup(pid_t tid, int fd)
 
 bool target_cloexec(pid_t tid, int fd)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
-    int f = open(path, O_RDONLY | O_CLOEXEC);
-    if (f < 0)
+    char file[32], buf[256];
+    snprintf(file, sizeof(file), "fdinfo/%d", fd);
+    if (!read_proc(tid, file, buf, sizeof(buf)))
         return false;
-    ssize_t n = read(f, buf, sizeof(buf) - 1);
-    close(f);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     const char *flags = strstr(buf, "flags:");
     return flags != NULL && (strtoul(flags + 6, NULL, 8) & O_CLOEXEC) != 0;
 }
 
 bool target_signalled(pid_t tid)
 {
-    char pending[32], shared[32], blocked[32];
-    if (!status_line(tid, "SigPnd", pending, sizeof(pending)) || !status_line(tid, "ShdPnd", shared, sizeof(shared)) ||
-        !status_line(tid, "SigBlk", blocked, sizeof(blocked)))
+    char buf[4096], pending[32], shared[32], blocked[32];
+    if (!read_proc(tid, "status", buf, sizeof(buf)) || !status_field(buf, "SigPnd", pending, sizeof(pending)) ||
+        !status_field(buf, "ShdPnd", shared, sizeof(shared)) || !status_field(buf, "SigBlk", blocked, sizeof(blocked)))
         return false;
     unsigned long long p = strtoull(pending, NULL, 16) | strtoull(shared, NULL, 16);
     return (p & ~strtoull(blocked, NULL, 16)) != 0;
