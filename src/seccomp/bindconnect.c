@@ -63,10 +63,7 @@ static void *connect_later(void *arg)
         err = errno;
     if (err == 0)
         err = call_replace(&l->c, l->sock, &l->d, "");
-    if (err == 0)
-        notif_return(l->c.listener, l->c.n.id, 0);
-    else if (err != ECANCELED)
-        notif_fail(l->c.listener, l->c.n.id, err);
+    call_answer(&l->c, err);
     call_abandon(&l->c, l->sock, &l->d);
     close(l->c.dup);
     free(l);
@@ -89,8 +86,6 @@ static bool wait_for_room(struct call *c, int sock, const struct unsock_plan *p,
     d->opts = NULL, d->peers = NULL; /* the thread's now */
     return true;
 }
-
-/* ---- the plans ------------------------------------------------------------ */
 
 /* ---- a record's connect that takes time -------------------------------------- */
 
@@ -127,10 +122,7 @@ static void *record_later(void *arg)
         unsock_log_plan(r->c.fd, &r->q, &r->p, err == INTERRUPTED ? EINTR : err, NULL);
     if (err == 0 && r->p.firecracker && (r->c.flags & O_NONBLOCK))
         err = EINPROGRESS;
-    if (err == 0)
-        notif_return(r->c.listener, r->c.n.id, 0);
-    else if (err != ECANCELED)
-        notif_fail(r->c.listener, r->c.n.id, err);
+    call_answer(&r->c, err);
     call_abandon(&r->c, r->sock, &r->d);
     close(r->c.dup);
     free(r);
@@ -157,6 +149,8 @@ static bool finish_later(struct call *c, const struct unsock_query *q, const str
     d->opts = NULL, d->peers = NULL; /* the thread's now */
     return true;
 }
+
+/* ---- the plans ------------------------------------------------------------ */
 
 /* A socket of another family: the record of a vsock= / tipc= rule or a
  * control file, or a unix one to a Firecracker multiplexer. */
@@ -338,18 +332,10 @@ static int apply_bind(struct call *c, const struct unsock_query *q, struct unsoc
 void on_bind_connect(struct call *c, enum unsock_call call)
 {
     struct sockaddr_storage addr;
-    socklen_t len = (socklen_t)c->n.data.args[2];
-    if (len < sizeof(sa_family_t) || len > sizeof(addr) || target_read(c->tid, c->n.data.args[1], &addr, len) != 0 ||
-        !unsock_plan_may_match(&unsock_ruleset, (const struct sockaddr *)&addr, len) || !call_socket(c) ||
-        !call_describe(c))
-        return call_pass(c);
-    struct usock *rec = call_converted(c);
-    struct unsock_query q = {.call = call, .domain = c->domain, .type = c->type, .converted = rec != NULL,
-                             .addr = (const struct sockaddr *)&addr, .len = len};
-    if (rec != NULL)
-        socks_unlock();
+    struct unsock_query q;
     struct unsock_plan p;
-    unsock_plan(&unsock_ruleset, &q, &p);
+    if (!call_plan(c, call, c->n.data.args[1], (socklen_t)c->n.data.args[2], &addr, &q, &p))
+        return call_pass(c);
     int err;
     switch (p.kind) {
     case PLAN_NATIVE:
@@ -374,8 +360,6 @@ void on_bind_connect(struct call *c, enum unsock_call call)
         err = apply_record(c, &q, &p);
     else
         err = call == CALL_BIND ? apply_bind(c, &q, &p) : apply_connect(c, &q, &p);
-    if (err == 0)
-        notif_return(c->listener, c->n.id, 0);
-    else if (err > 0)
-        notif_fail(c->listener, c->n.id, err);
+    if (err >= 0) /* below: a thread of its own answers */
+        call_answer(c, err);
 }

@@ -59,6 +59,30 @@ void describe_accepted(struct usock *d, const struct usock *l, int conn, const s
     d->peer_len = unsock_accepted_peer(conn, d->family, &d->local, d->local_len, un, len, what, &d->peer);
 }
 
+bool call_plan(struct call *c, enum unsock_call call, uint64_t at, socklen_t len, struct sockaddr_storage *addr,
+               struct unsock_query *q, struct unsock_plan *p)
+{
+    if (len < sizeof(sa_family_t) || len > sizeof(*addr) || target_read(c->tid, at, addr, len) != 0 ||
+        !unsock_plan_may_match(&unsock_ruleset, (const struct sockaddr *)addr, len) ||
+        (c->dup < 0 && (!call_socket(c) || !call_describe(c))))
+        return false;
+    struct usock *rec = call_converted(c);
+    *q = (struct unsock_query){.call = call, .domain = c->domain, .type = c->type, .converted = rec != NULL,
+                               .addr = (const struct sockaddr *)addr, .len = len};
+    if (rec != NULL)
+        socks_unlock();
+    unsock_plan(&unsock_ruleset, q, p);
+    return true;
+}
+
+void call_answer(struct call *c, int err)
+{
+    if (err == 0)
+        notif_return(c->listener, c->n.id, 0);
+    else if (err != ECANCELED)
+        notif_fail(c->listener, c->n.id, err);
+}
+
 /* A connection the kernel accepted on a converted listener (the program
  * asked for no peer address, so the supervisor was not called): it has
  * the listener's unix address. Recorded now, as accept would have. Lock

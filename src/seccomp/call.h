@@ -4,6 +4,7 @@
 #ifndef UNSOCK_CALL_H
 #define UNSOCK_CALL_H
 
+#include "plan.h"
 #include "sockets.h"
 
 #include <linux/seccomp.h>
@@ -32,6 +33,17 @@ bool call_socket(struct call *c);
 
 /* Its domain, type and file flags. */
 bool call_describe(struct call *c);
+
+/* The decision core's plan for a call naming the address of len bytes at
+ * `at` in the caller's memory (read into *addr, which q->addr points to),
+ * on the caller's socket (described); false (the kernel's to answer) if no
+ * rule can be about the address or the descriptor is not a socket. */
+bool call_plan(struct call *c, enum unsock_call call, uint64_t at, socklen_t len, struct sockaddr_storage *addr,
+               struct unsock_query *q, struct unsock_plan *p);
+
+/* Answer the call: 0, or fail with err; nothing if the caller went away
+ * (ECANCELED). */
+void call_answer(struct call *c, int err);
 
 /* The record of the caller's socket with the records' lock held, if
  * unsock made it (inodes of live sockets are unique); NULL (lock not

@@ -155,18 +155,11 @@ static void adopt(struct call *c, int sock)
 static ssize_t send_one(struct call *c, struct io *io, int *err)
 {
     struct sockaddr_storage addr;
-    socklen_t len = (socklen_t)io->namelen;
-    if (len < sizeof(sa_family_t) || len > sizeof(addr) || target_read(c->tid, io->name, &addr, len) != 0 ||
-        !unsock_plan_may_match(&unsock_ruleset, (const struct sockaddr *)&addr, len) ||
-        (c->dup < 0 && (!call_socket(c) || !call_describe(c))) || c->type != SOCK_DGRAM)
-        return PASSED;
-    struct usock *rec = call_converted(c);
-    struct unsock_query q = {.call = CALL_SEND, .domain = c->domain, .type = c->type, .converted = rec != NULL,
-                             .addr = (const struct sockaddr *)&addr, .len = len};
-    if (rec != NULL)
-        socks_unlock();
+    struct unsock_query q;
     struct unsock_plan p;
-    unsock_plan(&unsock_ruleset, &q, &p);
+    if (!call_plan(c, CALL_SEND, io->name, (socklen_t)io->namelen, &addr, &q, &p) || c->type != SOCK_DGRAM)
+        return PASSED;
+    struct usock *rec;
     if (p.kind == PLAN_REJECT) {
         unsock_log_plan(c->fd, &q, &p, 0, NULL);
         *err = p.err;
