@@ -209,8 +209,8 @@ def static_prog() -> Callable[[str], Path]:
     def get(name: str) -> Path:
         if name not in built:
             own = PROGS / f"{name}.c"
-            if own.exists():
-                built[name] = compile_prog(own, static_musl=True)
+            if own.exists():  # they use the shim's probe.h too
+                built[name] = compile_prog(own, [SHIM_PROGS / "probe.h"], static_musl=True)
             else:
                 built[name] = compile_prog(SHIM_PROGS / f"{name}.c", [SHIM_PROGS / "probe.h"], static_musl=True)
         return built[name]

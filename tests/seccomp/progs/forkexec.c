@@ -10,46 +10,15 @@
  * bind prints "peer ok" (the inherited descriptor's peer is IP:PORT1), "bound", accepts
  * one connection, answers "binder ok\n" to its first line and prints "served".
  * Any failure: a line starting with FAIL on stderr, exit 1. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "../../shim/progs/probe.h"
 
+#include <sys/wait.h>
+
+/* A failure, naming the process (parent, child or the exec'd image). */
 static void fail(const char *what)
 {
     fprintf(stderr, "FAIL %d %s: errno %d %s\n", (int)getpid(), what, errno, strerror(errno));
     exit(1);
-}
-
-static struct sockaddr_in address(const char *ip, const char *port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)atoi(port));
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-        errno = EINVAL;
-        fail("bad address");
-    }
-    return a;
-}
-
-static int listen_on(const char *ip, const char *port)
-{
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0)
-        fail("socket");
-    struct sockaddr_in a = address(ip, port);
-    if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0)
-        fail("bind");
-    if (listen(l, 16) != 0)
-        fail("listen");
-    return l;
 }
 
 /* One line (at most 63 bytes) from fd, without its newline; "" at end of stream. */
@@ -69,15 +38,9 @@ static void read_line(int fd, char *buf, size_t size)
     buf[got] = '\0';
 }
 
-static void write_str(int fd, const char *s)
-{
-    if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-        fail("write");
-}
-
 static int binder(const char *ip, const char *port1, const char *port2, int fd)
 {
-    struct sockaddr_in peer, want = address(ip, port1);
+    struct sockaddr_in peer, want = inet_addr_port(ip, atoi(port1));
     socklen_t len = sizeof(peer);
     if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
         fail("getpeername of the inherited connection");
@@ -88,9 +51,9 @@ static int binder(const char *ip, const char *port1, const char *port2, int fd)
         return 1;
     }
     dprintf(1, "peer ok\n");
-    write_str(fd, "exec\n");
+    write_all(fd, "exec\n", strlen("exec\n"));
     close(fd);
-    int l = listen_on(ip, port2);
+    int l = listener(ip, atoi(port2));
     dprintf(1, "bound\n");
     int c;
     while ((c = accept(l, NULL, NULL)) < 0)
@@ -98,7 +61,7 @@ static int binder(const char *ip, const char *port1, const char *port2, int fd)
             fail("accept");
     char line[64];
     read_line(c, line, sizeof(line));
-    write_str(c, "binder ok\n");
+    write_all(c, "binder ok\n", strlen("binder ok\n"));
     close(c);
     close(l);
     dprintf(1, "served\n");
@@ -114,7 +77,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *ip = argv[2], *port1 = argv[3], *port2 = argv[4];
-    int l = listen_on(ip, port1);
+    int l = listener(ip, atoi(port1));
     dprintf(1, "listening\n");
     pid_t child = fork();
     if (child < 0)
@@ -124,10 +87,10 @@ int main(int argc, char **argv)
         int c = socket(AF_INET, SOCK_STREAM, 0);
         if (c < 0)
             fail("socket");
-        struct sockaddr_in a = address(ip, port1);
+        struct sockaddr_in a = inet_addr_port(ip, atoi(port1));
         if (connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
             fail("connect");
-        write_str(c, "child\n");
+        write_all(c, "child\n", strlen("child\n"));
         char fd[16];
         snprintf(fd, sizeof(fd), "%d", c);
         execl("/proc/self/exe", "forkexec", "bind", ip, port1, port2, fd, (char *)NULL);

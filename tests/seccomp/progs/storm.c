@@ -15,16 +15,10 @@
  * connect: prints "ready PID", connects to IP:PORT, sends "P" and prints
  *         "connected eintr=E handled=H attempts=A".
  * Any other failure: a line starting with FAIL on stderr, exit 1. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#include "../../shim/progs/probe.h"
+
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 static volatile sig_atomic_t handled;
 
@@ -45,41 +39,14 @@ static long long now_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void fail(const char *what)
-{
-    fprintf(stderr, "FAIL %s: errno %d %s\n", what, errno, strerror(errno));
-    exit(1);
-}
-
-static struct sockaddr_in address(const char *ip, const char *port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)atoi(port));
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-        fprintf(stderr, "FAIL bad address %s\n", ip);
-        exit(1);
-    }
-    return a;
-}
-
 static int accept_one(const char *ip, const char *port)
 {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0)
-        fail("socket");
-    struct sockaddr_in a = address(ip, port);
-    if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0)
-        fail("bind");
-    if (listen(l, 16) != 0)
-        fail("listen");
+    int l = listener(ip, atoi(port));
     dprintf(1, "ready %d\n", (int)getpid());
     int eintr = 0;
     int c;
     while ((c = accept(l, NULL, NULL)) < 0) {
-        if (errno != EINTR)
-            fail("accept");
+        CHECK(errno == EINTR, "accept");
         eintr++;
         dprintf(1, "eintr %d handled %d at %lld\n", eintr, (int)handled, now_ns());
     }
@@ -89,12 +56,10 @@ static int accept_one(const char *ip, const char *port)
         ssize_t r = read(c, buf + got, sizeof(buf) - got);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
-            fail("read");
+        CHECK(r > 0, "read");
         got += (size_t)r;
     }
-    if (write(c, "ok\n", 3) != 3)
-        fail("write");
+    write_all(c, "ok\n", 3);
     dprintf(1, "accepted eintr=%d handled=%d\n", eintr, (int)handled);
     close(c);
     close(l);
@@ -103,25 +68,21 @@ static int accept_one(const char *ip, const char *port)
 
 static int connect_one(const char *ip, const char *port)
 {
-    struct sockaddr_in a = address(ip, port);
+    struct sockaddr_in a = inet_addr_port(ip, atoi(port));
     dprintf(1, "ready %d\n", (int)getpid());
     int eintr = 0, attempts = 0;
     int c;
     for (;;) {
-        c = socket(AF_INET, SOCK_STREAM, 0);
-        if (c < 0)
-            fail("socket");
+        MUST(c = socket(AF_INET, SOCK_STREAM, 0));
         attempts++;
         if (connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
             break;
-        if (errno != EINTR)
-            fail("connect");
+        CHECK(errno == EINTR, "connect");
         eintr++;
         close(c);
         dprintf(1, "eintr %d handled %d at %lld\n", eintr, (int)handled, now_ns());
     }
-    if (write(c, "P", 1) != 1)
-        fail("write");
+    write_all(c, "P", 1);
     dprintf(1, "connected eintr=%d handled=%d attempts=%d\n", eintr, (int)handled, attempts);
     close(c);
     return 0;
@@ -138,8 +99,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_usr1;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = strcmp(argv[4], "restart") == 0 ? SA_RESTART : 0;
-    if (sigaction(SIGUSR1, &sa, NULL) != 0)
-        fail("sigaction");
+    MUST(sigaction(SIGUSR1, &sa, NULL));
     if (strcmp(argv[1], "accept") == 0)
         return accept_one(argv[2], argv[3]);
     if (strcmp(argv[1], "connect") == 0)
