@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -52,10 +53,20 @@ static void log_raw(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Before a process's first line: its configuration and rules. */
+/* Written once by unsock_log_engine() before the process has threads; read-only after. */
+static char engine_line[PATH_MAX + 64];
+
+void unsock_log_engine(const char *engine)
+{
+    snprintf(engine_line, sizeof(engine_line), "%s", engine);
+}
+
+/* Before a process's first line: its engine, configuration and rules. */
 static void log_setup(void)
 {
     char line[1024];
+    if (engine_line[0] != '\0')
+        log_raw("engine: %s", engine_line);
     unsock_config_format(&unsock_cfg, line, sizeof(line));
     log_raw("config: %s", line);
     for (size_t i = 0; i < unsock_ruleset.n; i++) {

@@ -8,6 +8,10 @@
 
 void unsock_log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What the process runs under (the engine and its file: "preload, PATH (musl)"), logged
+ * before its configuration; called once at start, before there are threads. */
+void unsock_log_engine(const char *engine);
+
 #define unsock_debug(...)                  \
     do {                                   \
         if (unsock_cfg.debug)              \

@@ -113,11 +113,18 @@ static char **other_build_env(char *const envp[])
 /* A program of the other C library: it gets the other build of the shim,
  * if there is one; refused with one line if not (the loader would fail on
  * this one, or the program would run unconverted). */
+static pthread_once_t shims_found = PTHREAD_ONCE_INIT;
+
+const char *unsock_shim_file(void)
+{
+    pthread_once(&shims_found, find_shims);
+    return shim_file[0] != '\0' ? shim_file : NULL;
+}
+
 static int exec_other_libc(unsock_execve_fn f, const char *path, const char *file, char *const argv[],
                            char *const envp[])
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, find_shims);
+    pthread_once(&shims_found, find_shims);
     const char *preload = env_of(envp, "LD_PRELOAD");
     if (shim_file[0] == '\0' || preload == NULL || strstr(preload, shim_file) == NULL)
         return f(path, argv, envp); /* not preloaded there: none of unsock's business */

@@ -12,4 +12,7 @@ typedef int (*unsock_execve_fn)(const char *, char *const[], char *const[]);
  * it needs it; returns only on failure, as exec does. */
 int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *const envp[], int search);
 
+/* This shim's own file (found with dladdr), or NULL if it cannot be told. */
+const char *unsock_shim_file(void);
+
 #endif

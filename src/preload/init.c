@@ -3,6 +3,7 @@
 #include "adopt.h"
 #include "config.h"
 #include "fdtable.h"
+#include "handover.h"
 #include "log.h"
 #include "real.h"
 #include "setup.h"
@@ -10,7 +11,9 @@
 #include "systemd.h"
 #include "tool.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -18,6 +21,22 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const char *env(const char *name)
 {
     return getenv(name);
+}
+
+#ifdef __GLIBC__
+#define LIBC_NAME "glibc"
+#else
+#define LIBC_NAME "musl"
+#endif
+
+/* The decision log's first line of this process: which build of the shim it loaded. */
+static void name_engine(void)
+{
+    const char *file = unsock_shim_file();
+    char line[PATH_MAX + 64];
+    snprintf(line, sizeof(line), "preload%s, %s (%s)", getenv("UNSOCK_SUPERVISED") != NULL ? " under seccomp" : "",
+             file != NULL ? file : "libunsock", LIBC_NAME);
+    unsock_log_engine(line);
 }
 
 static void init_once(void)
@@ -29,6 +48,8 @@ static void init_once(void)
     if (unsock_executed_directly())
         return; /* the control-file tool (tool.c): nothing to convert */
     unsock_setup(env);
+    if (unsock_cfg.debug)
+        name_engine();
     unsock_fdtable_init();
     if (unsock_ruleset.has_systemd)
         unsock_systemd_init();

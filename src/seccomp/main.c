@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -164,6 +165,16 @@ static void serve(int listener)
     pthread_detach(watcher); /* after a failed RECV the tree may live on, and the watcher with it */
 }
 
+/* The decision log's first line of the supervisor: its file. */
+static void name_engine(void)
+{
+    char self[PATH_MAX], line[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = '\0';
+    snprintf(line, sizeof(line), "seccomp, %s", n > 0 ? self : "unsock-supervisor");
+    unsock_log_engine(line);
+}
+
 int main(int argc, char **argv)
 {
     bool check = argc == 2 && strcmp(argv[1], "--check") == 0;
@@ -173,6 +184,7 @@ int main(int argc, char **argv)
     }
     if (!check) {
         unsock_setup(env);
+        name_engine();
         systemd_take();
     }
     int sv[2];

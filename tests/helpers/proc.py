@@ -13,8 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from unsock import library_path
+from unsock.engines.choose import program_libc
 
 DEFAULT_ADDR = "127.0.0.1/8"
+
+
+def for_program(program: str, env: Mapping[str, str]) -> dict[str, str]:
+    """env for running program under the shim: a musl program gets the musl build in place of the
+    system's (as `unsock run` and the shim at exec choose by the program's interpreter)."""
+    env = dict(env)
+    if env.get("LD_PRELOAD") and program_libc(program, env) == "musl":
+        env["LD_PRELOAD"] = str(library_path("musl"))
+    return env
 
 
 def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
@@ -58,7 +68,8 @@ class Unsock:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run a program under the shim to completion."""
         p = subprocess.run(
-            list(args), env=env or self.env(), capture_output=True, timeout=timeout, input=input, check=False
+            list(args), env=for_program(args[0], env or self.env()), capture_output=True, timeout=timeout,
+            input=input, check=False,
         )
         if check and p.returncode != 0:
             raise AssertionError(
@@ -74,8 +85,8 @@ class Unsock:
         """Start a program under the shim in the background (stopped at teardown);
         with wait_port, return once DIR/PORT.sock exists."""
         p = subprocess.Popen(
-            list(args), env=env or self.env(), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
+            list(args), env=for_program(args[0], env or self.env()), stdin=stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True,
         )
         self.procs.append(p)
         if wait_port is not None:

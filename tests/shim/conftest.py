@@ -31,14 +31,28 @@ def unsock(sockdir: Path) -> Iterator[Shim]:
         u.stop_all()
 
 
-@pytest.fixture(scope="session")
-def cprog() -> Callable[[str], Path]:
-    """cprog("name") compiles progs/name.c (with progs/probe.h) once per session."""
+def probe_builder(libc: str) -> Callable[[str], Path]:
     built: dict[str, Path] = {}
 
     def get(name: str) -> Path:
         if name not in built:
-            built[name] = compile_prog(PROGS / f"{name}.c", [PROGS / "probe.h"])
+            built[name] = compile_prog(PROGS / f"{name}.c", [PROGS / "probe.h"], musl=libc == "musl")
         return built[name]
 
     return get
+
+
+@pytest.fixture(scope="session", params=["glibc", "musl"])
+def cprog(request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """cprog("name") compiles progs/name.c (with progs/probe.h) once per session, once with the
+    system's compiler and once as a dynamically linked musl program (`musl-gcc`): every test of a
+    probe runs under both builds of the shim (tests.helpers.proc.for_program picks the musl one),
+    with the same expectations."""
+    return probe_builder(str(request.param))
+
+
+@pytest.fixture(scope="session")
+def glibc_prog() -> Callable[[str], Path]:
+    """cprog for the probes that only glibc's API makes meaningful (closeall: musl has no
+    close_range() or closefrom(); a musl program makes the system call, which no shim sees)."""
+    return probe_builder("glibc")

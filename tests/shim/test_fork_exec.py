@@ -8,6 +8,8 @@ import socket
 
 import pytest
 
+from tests.helpers.output import OutputReader
+from tests.helpers.shim import unix_connect
 from tests.shim.conftest import COVERED
 
 AF_INET, STREAM, TCP = int(socket.AF_INET), int(socket.SOCK_STREAM), int(socket.IPPROTO_TCP)
@@ -41,3 +43,20 @@ a, _ = s.accept()
 print(a.recv(5).decode(), r.returncode)
 """
     assert unsock.py(code).split() == ["child", "0"]
+
+
+def test_c_program_forks_and_execs_itself(unsock, cprog):
+    """A forked child connects and execs itself with the connection (still converted, its peer
+    the parent's address), and the exec'd image listens and serves on a port of its own."""
+    p = unsock.start([str(cprog("forkexec")), "parent", COVERED, "7906", "7907"])
+    out = OutputReader(p.stdout)
+    out.wait_for("bound", timeout=30)
+    assert unsock.path(7906).is_socket() and unsock.path(7907).is_socket()
+    with unix_connect(unsock.path(7907)) as c:
+        c.sendall(b"hi\n")
+        assert c.recv(64) == b"binder ok\n"
+    out.wait_for("child exited 0", timeout=30)
+    assert p.wait(30) == 0
+    lines = out.text.splitlines()  # the parent's and the exec'd image's lines, interleaved
+    assert sorted(lines) == sorted(["listening", "got child", "peer ok", "got exec", "bound", "served",
+                                    "child exited 0"]), lines

@@ -351,8 +351,8 @@ sys.stdin.readline()
     assert p.finish() == 0
 
 
-def test_close_range_and_closefrom(unsock, cprog):
-    assert unsock.prog(cprog("closeall"), COVERED, str(unsock.dir)).strip() == "ok"
+def test_close_range_and_closefrom(unsock, glibc_prog):
+    assert unsock.prog(glibc_prog("closeall"), COVERED, str(unsock.dir)).strip() == "ok"
 
 
 def test_binder_removes_the_file_at_exit_after_unprivileged_children(unsock):

@@ -34,14 +34,15 @@ def test_python_agrees(case: dict[str, Any]) -> None:
         assert str(e.value) == case["error"]
 
 
-def assert_logged_as(case: dict[str, Any], p: subprocess.CompletedProcess[str]) -> None:
-    """The configuration line and the rules, then one decision line; or the one error line."""
+def assert_logged_as(case: dict[str, Any], p: subprocess.CompletedProcess[str], engine: str) -> None:
+    """The engine line, the configuration line and the rules, then one decision line; or the one
+    error line."""
     lines = p.stderr.splitlines()
     if "config" in case:
         assert p.returncode == 0, p.stderr
         rules = [f"unsock: rule {i}: {text}" for i, text in enumerate(case["rules"], 1)]
-        assert lines[: 1 + len(rules)] == [f"unsock: config: {case['config']}", *rules]
-        assert len(lines) == 2 + len(rules) and "connect fd" in lines[-1], lines
+        assert lines[: 2 + len(rules)] == [f"unsock: engine: {engine}", f"unsock: config: {case['config']}", *rules]
+        assert len(lines) == 3 + len(rules) and "connect fd" in lines[-1], lines
     else:
         assert p.returncode != 0
         assert lines == [f"unsock: {case['error']}"]
@@ -60,7 +61,7 @@ def test_shim_agrees(case: dict[str, Any]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
     env.update(case["env"], LD_PRELOAD=str(library_path()), UNSOCK_DEBUG="1")
     p = subprocess.run([sys.executable, "-c", DECIDE], env=env, capture_output=True, text=True, timeout=30)
-    assert_logged_as(case, p)
+    assert_logged_as(case, p, f"preload, {library_path()} (glibc)")
 
 
 @pytest.mark.program("musl-gcc")
@@ -73,7 +74,7 @@ def test_supervisor_agrees(case: dict[str, Any]) -> None:
     decide = compile_prog(Path(__file__).with_name("decide.c"), static_musl=True)
     p = subprocess.run([str(supervisor_path()), "--", str(decide)], env=env, capture_output=True, text=True,
                        timeout=30)
-    assert_logged_as(case, p)
+    assert_logged_as(case, p, f"seccomp, {supervisor_path()}")
 
 
 @pytest.mark.program("musl-gcc")
@@ -83,7 +84,8 @@ def test_musl_shim_agrees(case: dict[str, Any]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNSOCK_")}
     env.update(case["env"], LD_PRELOAD=str(library_path("musl")), UNSOCK_DEBUG="1")
     decide = compile_prog(Path(__file__).with_name("decide.c"), musl=True)
-    assert_logged_as(case, subprocess.run([str(decide)], env=env, capture_output=True, text=True, timeout=30))
+    p = subprocess.run([str(decide)], env=env, capture_output=True, text=True, timeout=30)
+    assert_logged_as(case, p, f"preload, {library_path('musl')} (musl)")
 
 
 def test_round_trip_through_environment() -> None:

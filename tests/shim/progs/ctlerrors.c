@@ -35,7 +35,8 @@ int main(int argc, char **argv)
         MUST(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK));
     struct sockaddr_in a = inet_addr_port(ip, port);
     int r = binding ? bind(fd, (struct sockaddr *)&a, sizeof(a)) : connect(fd, (struct sockaddr *)&a, sizeof(a));
-    printf("result %d\n", r == 0 ? 0 : errno);
+    int err = r == 0 ? 0 : errno;
+    printf("result %d %s\n", err, strerror(err)); /* this libc's text, as the shim's log has it */
     fflush(stdout);
     if (r == 0 || errno == EINPROGRESS)
         return 0; /* accepted: the descriptor now belongs to the file's destination */

@@ -5,14 +5,17 @@
  * peer accept() reported, and the LISTEN_* variables the server and a child
  * it runs (env) see.
  * Usage: sdserve MODE IP PORT CONNS [nonblock]
- * MODE: none, closefrom, close_range, closeloop (close 3..1023 one by one),
+ * MODE: none, closefrom, close_range (glibc: musl has neither function, and the system call
+ *       made directly is out of any preload shim's sight), closeloop (close 3..1023 one by one),
  *       dup2, dup3 (/dev/null onto fd 3, which must then be /dev/null),
  *       dup2bad (a dup2 onto fd 3 that fails),
  *       rebind (bind, close, bind again). */
 #include "probe.h"
 
 #include <limits.h>
+#ifdef __GLIBC__
 #include <linux/close_range.h>
+#endif
 #include <poll.h>
 #include <sys/wait.h>
 
@@ -20,11 +23,17 @@ extern char **environ;
 
 static void close_everything(const char *mode)
 {
+#ifdef __GLIBC__
     if (strcmp(mode, "closefrom") == 0) {
         closefrom(3);
-    } else if (strcmp(mode, "close_range") == 0) {
+        return;
+    }
+    if (strcmp(mode, "close_range") == 0) {
         MUST(close_range(3, ~0u, 0));
-    } else if (strcmp(mode, "closeloop") == 0) {
+        return;
+    }
+#endif
+    if (strcmp(mode, "closeloop") == 0) {
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
     } else if (strcmp(mode, "dup2") == 0 || strcmp(mode, "dup3") == 0) {

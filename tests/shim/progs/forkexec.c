@@ -10,7 +10,7 @@
  * bind prints "peer ok" (the inherited descriptor's peer is IP:PORT1), "bound", accepts
  * one connection, answers "binder ok\n" to its first line and prints "served".
  * Any failure: a line starting with FAIL on stderr, exit 1. */
-#include "../../shim/progs/probe.h"
+#include "probe.h"
 
 #include <sys/wait.h>
 
