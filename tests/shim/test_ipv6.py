@@ -196,3 +196,16 @@ def test_invalid_list_stops_before_the_program(unsock, value):
 def test_valid_list_runs_the_program(unsock, value):
     p = unsock.run([ECHO, "the program ran"], env=unsock.env(UNSOCK_ADDR=value))
     assert p.stdout == b"the program ran\n" and p.stderr == b""
+
+
+@pytest.mark.parametrize(("ip", "addr"), [("::1", "::/0,127.0.0.0/8"), (f"::ffff:{COVERED}", "127.0.0.0/8,::/0")],
+                         ids=["v6", "mapped"])
+def test_c_program_sees_tcp6(unsock, cprog, ip, addr):
+    """A C program's view of IPv6 stream sockets (inet6.c: port 0, names, both ends agreeing,
+    options set before bind and connect, a dual-stack listener) is real TCP's, all of it
+    converted."""
+    real = unsock.prog(cprog("inet6"), ip, env=unsock.env(LD_PRELOAD="")).splitlines()
+    shimmed = unsock.prog(cprog("inet6"), ip, env=unsock.env(UNSOCK_ADDR=addr)).splitlines()
+    assert real[-1] == "unix 0 0 0 0 0/3"
+    assert shimmed[-1] == "unix 1 1 1 1 3/3"
+    assert shimmed[:-1] == real[:-1]
