@@ -2,18 +2,24 @@
 bound to 127.0.0.1:PORT whose socket file is a control file naming AF_VSOCK
 (or AF_TIPC), and curl under the shim reaching it through a second
 directory whose control file connects there — real traffic over the guest
-kernel's vsock loopback and TIPC. One guest boot runs every case."""
+kernel's vsock loopback and TIPC. The same with musl programs under the musl
+build, whose control files its own control-file tool writes (the library run
+as a program, as the original's). One guest boot runs every case."""
 
 from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import struct
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.cprog import compile_prog
+from tests.helpers.programs import require_program
+from tests.helpers.shim import PROGS
 from tests.vm.harness import Guest, Result
 from unsock import library_path
 
@@ -73,6 +79,8 @@ def run(guest: Guest, share: Path) -> Result:
             "kill $server; wait $server 2>/dev/null",
             f"echo {name} files: $(ls {server_dir} {client_dir} | tr '\\n' ' ')",
         ]
+    if shutil.which("musl-gcc"):
+        lines += musl_cases(share)
     lines += two_tipc_instances(share, lib)
     probe = Path(__file__).with_name("guest_accept_convert.py")
     for switch in ("UNSOCK_ACCEPT_CONVERT_VSOCK", "UNSOCK_ACCEPT_CONVERT_ALL"):
@@ -81,6 +89,55 @@ def run(guest: Guest, share: Path) -> Result:
             f" {shlex.quote(str(probe))} 2>&1)"
         )
     return guest.run("\n".join(lines) + "\n", timeout=150, share=share)
+
+
+# name: (TCP port, the control-file tool's variables for the server's file, for the client's)
+MUSL_CASES = {
+    "vsock-musl": (8010, "UNSOCK_VSOCK_PORT=5010", "UNSOCK_VSOCK_PORT=5010 UNSOCK_VSOCK_CID=1"),
+    "tipc-musl": (8011, "UNSOCK_TIPC_TYPE=1010 UNSOCK_TIPC_LOWER=99", "UNSOCK_TIPC_TYPE=1010 UNSOCK_TIPC_LOWER=99"),
+}
+
+
+def musl_cases(share: Path) -> list[str]:
+    """A musl HTTP server (sdserve) and a musl client (fetch) under the musl build; their
+    control files written in the guest by libunsock-musl.so run as a program."""
+    lib = shlex.quote(str(library_path("musl")))
+    server = compile_prog(PROGS / "sdserve.c", [PROGS / "probe.h"], musl=True)
+    fetch = compile_prog(Path(__file__).parent.parent / "musl" / "progs" / "fetch.c", [PROGS / "probe.h"], musl=True)
+    lines = []
+    for name, (port, server_vars, client_vars) in MUSL_CASES.items():
+        server_dir, client_dir = share / f"{name}-server", share / f"{name}-client"
+        server_dir.mkdir()
+        client_dir.mkdir()
+        env = f"LD_PRELOAD={lib} UNSOCK_ADDR=127.0.0.1/8"
+        get = f"{env} UNSOCK_DIR={client_dir} {fetch} 127.0.0.1 {port}"
+        lines += [
+            f"echo {name} tool: $(UNSOCK_FILE={server_dir}/{port}.sock {server_vars} {lib} 2>&1)"
+            f" $(UNSOCK_FILE={client_dir}/{port}.sock {client_vars} {lib} 2>&1)",
+            f"{env} UNSOCK_DIR={server_dir} {server} none 127.0.0.1 {port} 2 >{share}/{name}.server.log 2>&1 &",
+            "server=$!",
+            f"for i in $(seq 100); do {get} >/dev/null 2>&1 && break; sleep 0.1; done",
+            f"echo {name}: $({get} 2>&1 | tr '\n' ' ')",
+            f"echo {name} plain: $(curl -sS -m 2 http://127.0.0.1:{port}/ 2>&1 | head -c 60)",
+            "wait $server",
+            f"echo {name} files: $(ls {server_dir} {client_dir} | tr '\n' ' ')",
+        ]
+    return lines
+
+
+@pytest.mark.parametrize("name", list(MUSL_CASES))
+def test_musl_programs_over_control_files_the_musl_tool_wrote(run: Result, share: Path, name: str) -> None:
+    require_program("musl-gcc")
+    port = MUSL_CASES[name][0]
+    out = next((ln for ln in run.stdout.splitlines() if ln.startswith(f"{name}: ")), "")
+    assert out.startswith(f"{name}: hello from sdserve listener inet 127.0.0.1 {port} "), \
+        run.stdout + run.stderr + (share / f"{name}.server.log").read_text()
+    assert (f"{name} tool: unsock: wrote control file {share}/{name}-server/{port}.sock"
+            f" unsock: wrote control file {share}/{name}-client/{port}.sock\n") in run.stdout, run.stdout
+    plain = next(ln for ln in run.stdout.splitlines() if ln.startswith(f"{name} plain:"))
+    assert "Connection refused" in plain or "Failed to connect" in plain, plain
+    files = next(ln for ln in run.stdout.splitlines() if ln.startswith(f"{name} files:"))
+    assert files.count(".sock") == 2, files
 
 
 def two_tipc_instances(share: Path, lib: str) -> list[str]:
