@@ -100,6 +100,16 @@ void unsock_log_plan_line(int fd, const struct unsock_query *q, const struct uns
                     note ? note : "", err ? ": " : "", err ? strerror(err) : "");
 }
 
+void unsock_warn(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(fmt, ap, false);
+    va_end(ap);
+    errno = saved;
+}
+
 void unsock_fatal(const char *fmt, ...)
 {
     va_list ap;

@@ -29,6 +29,10 @@ void unsock_log_plan_line(int fd, const struct unsock_query *q, const struct uns
             unsock_log_plan_line(fd, q, p, err, note);       \
     } while (0)
 
+/* One line for the user on stderr whether or not the decision log is on: something refused
+ * or failing that the program's errno alone would not explain. */
+void unsock_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Report a misconfiguration and end the process with status 1. */
 _Noreturn void unsock_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

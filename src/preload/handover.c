@@ -66,9 +66,9 @@ static char **supervisor_env(char *const envp[])
     return out;
 }
 
-/* This shim's file, and the build for the other C library beside it
- * (libunsock.so is the build for the system's own, libunsock-musl.so the
- * musl one on a glibc system). */
+/* This shim's file, and the build for the other C library beside it: on a glibc system
+ * libunsock.so is the glibc build and libunsock-musl.so the musl one; on a musl system
+ * (Alpine) libunsock.so is the musl build and there is no other (other_file stays empty). */
 static char shim_file[PATH_MAX], other_file[PATH_MAX];
 
 static void find_shims(void)
@@ -81,11 +81,10 @@ static void find_shims(void)
 #ifdef __GLIBC__
     const char *other = "libunsock-musl.so";
 #else
-    const char *other = "libunsock.so";
+    const char *other = strcmp(slash + 1, "libunsock-musl.so") == 0 ? "libunsock.so" : NULL;
 #endif
-    if (strcmp(slash + 1, other) == 0) /* the musl build on a glibc system: the other is the system's */
-        other = "libunsock.so";
-    snprintf(other_file, sizeof(other_file), "%.*s/%s", (int)(slash - shim_file), shim_file, other);
+    if (other != NULL)
+        snprintf(other_file, sizeof(other_file), "%.*s/%s", (int)(slash - shim_file), shim_file, other);
 }
 
 /* envp with LD_PRELOAD naming the other build instead of this one; NULL
@@ -128,10 +127,15 @@ static int exec_other_libc(unsock_execve_fn f, const char *path, const char *fil
     const char *preload = env_of(envp, "LD_PRELOAD");
     if (shim_file[0] == '\0' || preload == NULL || strstr(preload, shim_file) == NULL)
         return f(path, argv, envp); /* not preloaded there: none of unsock's business */
-    if (access(other_file, R_OK) != 0) {
-        unsock_log_line("exec %s: it is linked against the other C library and there is no shim for it (%s): "
-                        "install musl-tools and reinstall unsock, or run it with --engine seccomp",
-                        file, other_file[0] ? other_file : "libunsock-musl.so");
+    if (other_file[0] == '\0' || access(other_file, R_OK) != 0) {
+#ifdef __GLIBC__
+        unsock_warn("exec %s: a musl program, and there is no musl build of the shim (%s): install musl-tools "
+                        "(apt-get install musl-tools) and reinstall unsock, or run it with --engine seccomp",
+                        file, other_file);
+#else
+        unsock_warn("exec %s: a glibc program, and unsock has no glibc build of its shim on this musl system: "
+                        "run it with --engine seccomp", file);
+#endif
         errno = ENOEXEC;
         return -1;
     }

@@ -147,7 +147,7 @@ static void serve(int listener)
     pthread_t watcher;
     server_thread = pthread_self();
     if (sigaction(SIGRTMIN, &interrupt, NULL) != 0 || pthread_create(&watcher, NULL, watch, &listener) != 0) {
-        unsock_log_line("the supervisor cannot start: %s: the program's socket calls fail", strerror(errno));
+        unsock_warn("the supervisor cannot start: %s: the program's socket calls fail", strerror(errno));
         return;
     }
     while (!atomic_load(&ended)) {
@@ -156,7 +156,7 @@ static void serve(int listener)
         if (r > 0) {
             handle(listener, &req);
         } else if (r < 0) {
-            unsock_log_line("the seccomp listener failed: %s: the program's socket calls fail from now on",
+            unsock_warn("the seccomp listener failed: %s: the program's socket calls fail from now on",
                             strerror(errno));
             break;
         }

@@ -14,6 +14,7 @@ from tests.helpers.cprog import compile_prog
 from tests.helpers.output import unsock_cli
 from tests.helpers.programs import plain_env, require_program
 from tests.helpers.shim import PROGS
+from unsock import library_path
 
 pytestmark = pytest.mark.program("musl-gcc")
 
@@ -82,3 +83,19 @@ def test_a_tree_mixing_both_libraries(sockdir: Path, top: str) -> None:
     log = p.stderr.splitlines()
     assert any(ln.startswith("unsock: bind fd 3 ") and ln.endswith(f"-> path {sockdir}/{port}.sock") for ln in log), log
     assert any(ln.startswith("unsock: connect fd ") and f"-> path {sockdir}/{port}.sock" in ln for ln in log), log
+
+
+def test_a_musl_program_without_a_musl_build_is_refused(tmp_path: Path, sockdir: Path) -> None:
+    """A glibc build with no musl build beside it does not let a musl program run unconverted:
+    its exec fails and one line says what to do."""
+    shim = tmp_path / "libunsock.so"
+    shim.write_bytes(library_path().read_bytes())
+    probe = musl_prog(PROGS / "fdleak.c")
+    env = plain_env(LD_PRELOAD=str(shim), UNSOCK_DIR=str(sockdir), UNSOCK_ADDR=f"{COVERED}/32")
+    p = subprocess.run(["sh", "-c", f"exec {probe} {COVERED}"], env=env, capture_output=True, text=True, timeout=30,
+                       check=False)
+    assert p.returncode != 0 and p.stdout == ""
+    assert p.stderr.splitlines()[0] == (
+        f"unsock: exec {probe}: a musl program, and there is no musl build of the shim ({tmp_path}/libunsock-musl.so):"
+        " install musl-tools (apt-get install musl-tools) and reinstall unsock, or run it with --engine seccomp"), \
+        p.stderr
