@@ -109,9 +109,6 @@ static char **other_build_env(char *const envp[])
     return out;
 }
 
-/* A program of the other C library: it gets the other build of the shim,
- * if there is one; refused with one line if not (the loader would fail on
- * this one, or the program would run unconverted). */
 static pthread_once_t shims_found = PTHREAD_ONCE_INIT;
 
 const char *unsock_shim_file(void)
@@ -120,6 +117,9 @@ const char *unsock_shim_file(void)
     return shim_file[0] != '\0' ? shim_file : NULL;
 }
 
+/* A program of the other C library: it gets the other build of the shim,
+ * if there is one; refused with one line if not (the loader would fail on
+ * this one, or the program would run unconverted). */
 static int exec_other_libc(unsock_execve_fn f, const char *path, const char *file, char *const argv[],
                            char *const envp[])
 {
@@ -130,11 +130,11 @@ static int exec_other_libc(unsock_execve_fn f, const char *path, const char *fil
     if (other_file[0] == '\0' || access(other_file, R_OK) != 0) {
 #ifdef __GLIBC__
         unsock_warn("exec %s: a musl program, and there is no musl build of the shim (%s): install musl-tools "
-                        "(apt-get install musl-tools) and reinstall unsock, or run it with --engine seccomp",
-                        file, other_file);
+                    "(apt-get install musl-tools) and reinstall unsock, or run it with --engine seccomp",
+                    file, other_file);
 #else
         unsock_warn("exec %s: a glibc program, and unsock has no glibc build of its shim on this musl system: "
-                        "run it with --engine seccomp", file);
+                    "run it with --engine seccomp", file);
 #endif
         errno = ENOEXEC;
         return -1;

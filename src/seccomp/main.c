@@ -157,7 +157,7 @@ static void serve(int listener)
             handle(listener, &req);
         } else if (r < 0) {
             unsock_warn("the seccomp listener failed: %s: the program's socket calls fail from now on",
-                            strerror(errno));
+                        strerror(errno));
             break;
         }
     }

@@ -33,8 +33,9 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, target in (("linux", "/usr/include/linux"), ("asm-generic", "/usr/include/asm-generic"),
                          ("asm", f"/usr/include/{platform.machine()}-linux-gnu/asm")):
         (headers / name).symlink_to(target)
-    meson = Path(sys.executable).with_name("meson")
-    env = {**os.environ, "CC": musl_gcc}
+    venv = Path(sys.executable).parent  # meson and ninja come with the test extras
+    meson = venv / "meson"
+    env = {**os.environ, "CC": musl_gcc, "PATH": f"{venv}{os.pathsep}{os.environ.get('PATH', os.defpath)}"}
     setup = subprocess.run([str(meson), "setup", str(work / "build"), str(ROOT), f"-Dc_args=-isystem {headers}"],
                            env=env, capture_output=True, text=True, timeout=300, check=False)
     assert setup.returncode == 0, setup.stdout + setup.stderr
