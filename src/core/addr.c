@@ -1,10 +1,27 @@
 #include "addr.h"
 
+#include "digits.h"
 #include "rules.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+
+size_t unsock_ip_text(const struct sockaddr *addr, char *out)
+{
+    if (addr->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, INET6_ADDRSTRLEN);
+        return strlen(out);
+    }
+    const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        n += unsock_decimal(a[i], out + n);
+        out[n++] = '.';
+    }
+    out[--n] = '\0';
+    return n;
+}
 
 bool unsock_unix_name(const struct sockaddr *addr, socklen_t len, int *from, const char **name, size_t *n)
 {

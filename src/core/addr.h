@@ -31,6 +31,10 @@ static inline socklen_t unsock_inet_len(int family)
  * addr is not a named unix address. */
 bool unsock_unix_name(const struct sockaddr *addr, socklen_t len, int *from, const char **name, size_t *n);
 
+/* The text of an IP address's host part (IPv6 as inet_ntop writes it) and a NUL
+ * at out (INET6_ADDRSTRLEN bytes); returns its length. */
+size_t unsock_ip_text(const struct sockaddr *addr, char *out);
+
 /* "127.0.0.1:80", "[::1]:80", "/path", "@name" or "(family N)". */
 void unsock_addr_describe(const struct sockaddr *addr, socklen_t len, char *out, size_t outlen);
 

@@ -170,6 +170,7 @@ int unsock_config_parse(struct unsock_config *cfg, unsock_getenv_fn get,
         parse_bool(get, "UNSOCK_ACCEPT_CONVERT_ALL", &cfg->accept_convert_all, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_ACCEPT_CONVERT_VSOCK", &cfg->accept_convert_vsock, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_PEER_LOOPBACK", &cfg->peer_loopback, err, errlen) != 0 ||
+        parse_bool(get, "UNSOCK_IP_AT_SOCKET", &cfg->ip_at_socket, err, errlen) != 0 ||
         parse_bool(get, "UNSOCK_DEBUG", &cfg->debug, err, errlen) != 0)
         return -1;
     return 0;
@@ -195,8 +196,9 @@ int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outl
     if (cfg->rules != NULL)
         return snprintf(out, outlen,
                         "rules=UNSOCK_RULES block_inet6=%d accept_convert_all=%d accept_convert_vsock=%d "
-                        "peer_loopback=%d",
-                        cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback);
+                        "peer_loopback=%d ip_at_socket=%d",
+                        cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback,
+                        cfg->ip_at_socket);
     char mode[16] = "-";
     if (cfg->mode >= 0)
         snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode & 0777u);
@@ -209,9 +211,10 @@ int unsock_config_format(const struct unsock_config *cfg, char *out, size_t outl
     }
     return snprintf(out, outlen,
                     "dir=%s addr=%s port=%d mode=%s block_inet=%d block_inet6=%d "
-                    "accept_convert_all=%d accept_convert_vsock=%d peer_loopback=%d",
+                    "accept_convert_all=%d accept_convert_vsock=%d peer_loopback=%d ip_at_socket=%d",
                     cfg->dir_len ? cfg->dir : "/", ranges, (int)cfg->port, mode, cfg->block_inet,
-                    cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback);
+                    cfg->block_inet6, cfg->accept_convert_all, cfg->accept_convert_vsock, cfg->peer_loopback,
+                    cfg->ip_at_socket);
 }
 
 bool unsock_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)

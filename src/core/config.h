@@ -30,6 +30,7 @@ struct unsock_config {
     bool accept_convert_all;
     bool accept_convert_vsock;
     bool peer_loopback;             /* UNSOCK_PEER_LOOPBACK: every client is 127.0.0.1 / ::1, as on TCP */
+    bool ip_at_socket;              /* UNSOCK_IP_AT_SOCKET: socket() makes the IP socket, swapped at bind/connect */
     bool debug;
     const char *rules;              /* UNSOCK_RULES, NULL if unset (valid during set-up only) */
     char log_file[4096];            /* UNSOCK_LOG_FILE, "" = stderr */

@@ -16,3 +16,17 @@ bool unsock_digits(const char *s, size_t len, size_t maxdigits, bool leading_zer
     *out = v;
     return true;
 }
+
+size_t unsock_decimal(unsigned long long v, char *out)
+{
+    char rev[20];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}

@@ -62,16 +62,24 @@ socklen_t unsock_client_address(const struct sockaddr_storage *toward, pid_t pid
 
 socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, struct sockaddr_un *out)
 {
-    memset(out, 0, sizeof(*out));
+    /* "\0unsock:ADDR:PORT/PID", "\0unsock:[ADDR6]:PORT/PID": at most 1 + 7 + 47 + 6 + 11 bytes */
     out->sun_family = AF_UNIX;
-    char text[INET6_ADDRSTRLEN];
     const struct sockaddr *sa = (const struct sockaddr *)addr;
     bool v6 = sa->sa_family == AF_INET6;
-    inet_ntop(sa->sa_family, v6 ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
-                                : (const void *)&((const struct sockaddr_in *)addr)->sin_addr, text, sizeof(text));
-    int n = snprintf(out->sun_path + 1, sizeof(out->sun_path) - 1,
-                     v6 ? NAME_PREFIX "[%s]:%u/%d" : NAME_PREFIX "%s:%u/%d", text, unsock_ip_port(sa), (int)pid);
-    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    char *p = out->sun_path;
+    *p++ = '\0';
+    memcpy(p, NAME_PREFIX, sizeof(NAME_PREFIX) - 1);
+    p += sizeof(NAME_PREFIX) - 1;
+    if (v6)
+        *p++ = '[';
+    p += unsock_ip_text(sa, p);
+    if (v6)
+        *p++ = ']';
+    *p++ = ':';
+    p += unsock_decimal(unsock_ip_port(sa), p);
+    *p++ = '/';
+    p += unsock_decimal((unsigned long long)pid, p);
+    return (socklen_t)(p - (char *)out);
 }
 
 bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,

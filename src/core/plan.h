@@ -20,6 +20,7 @@ struct unsock_query {
     int domain;        /* the socket's family as the program knows it */
     int type;          /* SOCK_STREAM, SOCK_DGRAM, ... */
     bool converted;    /* already made a unix socket by unsock */
+    bool early;        /* ... at socket(), standing for the IP socket until it has an address (planned as one) */
     bool connecting;   /* ... whose connect is still under way (a full backlog) */
     const struct sockaddr *addr;
     socklen_t len;

@@ -2,6 +2,8 @@
  * read back to the port a unix address stands for. */
 #include "template.h"
 
+#include "addr.h"
+#include "digits.h"
 #include "names.h"
 
 #include <arpa/inet.h>
@@ -22,27 +24,26 @@ bool unsock_rule_has_port(const struct unsock_rule *r)
 int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct sockaddr *addr, uint16_t port,
                          struct sockaddr_un *out, socklen_t *outlen)
 {
-    memset(out, 0, sizeof(*out));
     out->sun_family = AF_UNIX;
     size_t used = r->action == ACT_ABSTRACT ? 1 : 0, cap = sizeof(out->sun_path) - (used ? 0 : 1);
+    out->sun_path[0] = '\0';
     char buf[INET6_ADDRSTRLEN];
-    for (const char *t = r->target; *t; t++) {
-        const char *piece = buf;
-        buf[0] = *t;
-        buf[1] = '\0';
-        if (*t == '%') {
-            t++;
-            if (*t == 'p')
-                snprintf(buf, sizeof(buf), "%u", port);
-            else if (*t == 't')
-                piece = unsock_type_template_name(type);
-            else if (*t == 'a' && addr != NULL)
-                inet_ntop(addr->sa_family,
-                          addr->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)addr)->sin_addr
-                                                     : (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr,
-                          buf, sizeof(buf));
+    for (const char *t = r->target; *t;) {
+        const char *piece = t;
+        size_t n = strcspn(t, "%"); /* a run of plain characters */
+        t += n;
+        if (n == 0) { /* a placeholder: %p, %t, %a, or %% and the like for the character itself */
+            t += t[1] != '\0' ? 2 : 1;
+            piece = buf;
+            n = 1;
+            buf[0] = t[-1];
+            if (t[-1] == 'p')
+                n = unsock_decimal(port, buf);
+            else if (t[-1] == 't')
+                n = strlen(piece = unsock_type_template_name(type));
+            else if (t[-1] == 'a' && addr != NULL)
+                n = unsock_ip_text(addr, buf);
         }
-        size_t n = strlen(piece);
         if (used + n > cap) {
             errno = ENAMETOOLONG;
             return -1;
@@ -50,6 +51,7 @@ int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct soc
         memcpy(out->sun_path + used, piece, n);
         used += n;
     }
+    memset(out->sun_path + used, 0, sizeof(out->sun_path) - used);
     *outlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + used + (r->action == ACT_PATH ? 1 : 0));
     return 0;
 }

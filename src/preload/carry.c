@@ -39,7 +39,7 @@ static const struct carried {
     {SOL_SOCKET, SO_TIMESTAMPNS, -1, SET},
     {SOL_SOCKET, SO_MARK, -1, SET},
     {SOL_SOCKET, SO_REUSEADDR, -1, SET},
-    {SOL_SOCKET, SO_REUSEPORT, -1, SET},
+    {SOL_SOCKET, SO_REUSEPORT, -1, EMULATE}, /* AF_UNIX refuses it (EOPNOTSUPP) */
     {SOL_SOCKET, SO_DONTROUTE, -1, SET},
     {SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, BUFFER},
     {SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE, BUFFER},
@@ -69,12 +69,24 @@ static const struct carried {
 #define NCARRIED (sizeof(carried) / sizeof(carried[0]))
 _Static_assert(NCARRIED < 63, "one touched bit per option, bit 63 is UNSOCK_TOUCHED_ASYNC");
 
-uint64_t unsock_carry_bit(int level, int name)
+static const struct carried *find(int level, int name)
 {
     for (size_t i = 0; i < NCARRIED; i++)
         if (carried[i].level == level && (carried[i].name == name || carried[i].alias == name))
-            return (uint64_t)1 << i;
-    return 0;
+            return &carried[i];
+    return NULL;
+}
+
+uint64_t unsock_carry_bit(int level, int name)
+{
+    const struct carried *c = find(level, name);
+    return c != NULL ? (uint64_t)1 << (c - carried) : 0;
+}
+
+bool unsock_carry_same_on_unix(int level, int name)
+{
+    const struct carried *c = find(level, name);
+    return c != NULL && c->kind != EMULATE;
 }
 
 /* A size set explicitly must read back the same; above the sysctl maximum
@@ -89,24 +101,44 @@ static void carry_buffer(int to, const struct carried *c, const unsigned char *v
         unsock_real.getsockopt(to, SOL_SOCKET, c->name, &now, &nl) != 0)
         return;
     if (now != v && unsock_real.setsockopt(to, SOL_SOCKET, c->alias, &half, sizeof(half)) != 0)
-        unsock_debug("buffer size %d not carried over to the unix socket: %s", v, strerror(errno));
+        unsock_debug("buffer size %d not carried over: %s", v, strerror(errno));
+}
+
+/* One option flagged in touched, as `from` has it, set on `to` (kinds SET
+ * and BUFFER) or recorded in s (EMULATE; s NULL: skipped). */
+static void carry_one(int from, int to, struct usock *s, const struct carried *c)
+{
+    unsigned char val[32];
+    socklen_t len = sizeof(val);
+    if ((c->kind == EMULATE && s == NULL) || unsock_real.getsockopt(from, c->level, c->name, val, &len) != 0)
+        return;
+    if (c->kind == EMULATE)
+        unsock_opt_store(s, c->level, c->name, val, len);
+    else if (c->kind == BUFFER)
+        carry_buffer(to, c, val);
+    else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0)
+        unsock_debug("socket option %d not carried over: %s", c->name, strerror(errno));
 }
 
 void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
 {
-    for (size_t i = 0; i < NCARRIED; i++) {
-        if ((touched & ((uint64_t)1 << i)) == 0)
-            continue;
-        const struct carried *c = &carried[i];
-        unsigned char val[32];
-        socklen_t len = sizeof(val);
-        if (unsock_real.getsockopt(from, c->level, c->name, val, &len) != 0)
-            continue;
-        if (c->kind == EMULATE)
-            unsock_opt_store(s, c->level, c->name, val, len);
-        else if (c->kind == BUFFER)
-            carry_buffer(to, c, val);
-        else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0)
-            unsock_debug("socket option %d not carried over to the unix socket: %s", c->name, strerror(errno));
+    for (size_t i = 0; i < NCARRIED; i++)
+        if ((touched & ((uint64_t)1 << i)) != 0)
+            carry_one(from, to, s, &carried[i]);
+}
+
+uint64_t unsock_carry_back(int from, int to, const struct usock *s, uint64_t touched)
+{
+    for (size_t i = 0; i < NCARRIED; i++)
+        if ((touched & ((uint64_t)1 << i)) != 0)
+            carry_one(from, to, NULL, &carried[i]);
+    uint64_t set = 0;
+    for (size_t i = 0; i < s->nopts; i++) {
+        const struct unsock_opt *o = &s->opts[i];
+        if (unsock_real.setsockopt(to, o->level, o->name, o->val, o->len) == 0)
+            set |= unsock_carry_bit(o->level, o->name);
+        else
+            unsock_debug("socket option %d/%d not set on the IP socket: %s", o->level, o->name, strerror(errno));
     }
+    return set;
 }

@@ -15,4 +15,14 @@ uint64_t unsock_carry_bit(int level, int name);
  * recorded in s for emulation. */
 void unsock_carry(int from, int to, struct usock *s, uint64_t touched);
 
+/* The reverse, for an early socket replaced by the IP socket it stood for
+ * (early.h): the SOL_SOCKET options flagged in touched from the unix socket
+ * `from` to the IP socket `to`, and every option recorded in s; returns the
+ * touched bits of the recorded ones. */
+uint64_t unsock_carry_back(int from, int to, const struct usock *s, uint64_t touched);
+
+/* Whether an option is carried and means the same on a unix socket (set on
+ * it as it is), rather than emulated. */
+bool unsock_carry_same_on_unix(int level, int name);
+
 #endif

@@ -19,7 +19,7 @@ int unsock_socket_type(int fd)
     return type;
 }
 
-static int copy_owner(int from, int to)
+int unsock_swap_copy_owner(int from, int to)
 {
     struct f_owner_ex owner;
     if (unsock_real.fcntl(from, F_GETOWN_EX, &owner) != 0)
@@ -42,7 +42,7 @@ int unsock_swap_prepare(int fd, struct usock *s, int domain)
         return -1;
     uint64_t touched = unsock_fd_touched(fd);
     unsock_carry(fd, tmp, s, touched);
-    if ((touched & UNSOCK_TOUCHED_ASYNC) && copy_owner(fd, tmp) != 0)
+    if ((touched & UNSOCK_TOUCHED_ASYNC) && unsock_swap_copy_owner(fd, tmp) != 0)
         goto fail;
     /* O_ASYNC waits for unsock_swap_install(): the kernel records the
      * descriptor number with it and reports it as si_fd in the signal. */

@@ -87,6 +87,11 @@ struct slot *unsock_slot_get(int fd)
     return s;
 }
 
+bool unsock_fd_early(int fd)
+{
+    return (unsock_fd_converted_type(fd) & UNSOCK_EARLY) != 0;
+}
+
 bool unsock_fd_converted(int fd)
 {
     struct slot *s = unsock_slot_peek(fd);
@@ -169,9 +174,47 @@ void unsock_fd_set_locked(int fd, struct usock *s)
     atomic_store_explicit(&slot->sock, s, memory_order_release);
     slot_forget(slot);
     if (s != NULL)
-        atomic_store_explicit(&slot->sock_type, s->type, memory_order_relaxed);
+        atomic_store_explicit(&slot->sock_type, s->type | (s->early ? UNSOCK_EARLY : 0), memory_order_relaxed);
     if (old != NULL && (old = sock_unref_locked(old)) != NULL)
         unsock_sock_finish(old);
+}
+
+static int created_word(int domain, int type)
+{
+    return domain << 16 | (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+
+void unsock_fd_attach_early(int fd, struct usock *s, int domain, int type)
+{
+    unsock_lock();
+    unsock_fd_set_locked(fd, s);
+    struct slot *slot = unsock_slot_peek(fd);
+    if (slot != NULL)
+        atomic_store_explicit(&slot->created, created_word(domain, type), memory_order_relaxed);
+    unsock_unlock();
+}
+
+void unsock_fd_settle_locked(int fd, struct usock *s)
+{
+    s->early = false;
+    struct slot *slot = unsock_slot_peek(fd);
+    if (slot != NULL)
+        atomic_store_explicit(&slot->sock_type, s->type, memory_order_relaxed);
+}
+
+void unsock_fd_materialized(int fd, int domain, int type)
+{
+    unsock_lock();
+    struct slot *slot = unsock_slot_peek(fd);
+    struct usock *old = slot ? atomic_load_explicit(&slot->sock, memory_order_relaxed) : NULL;
+    if (slot != NULL) {
+        atomic_store_explicit(&slot->sock, NULL, memory_order_release);
+        atomic_store_explicit(&slot->sock_type, 0, memory_order_relaxed);
+        atomic_store_explicit(&slot->created, created_word(domain, type), memory_order_relaxed);
+    }
+    if (old != NULL && (old = sock_unref_locked(old)) != NULL)
+        unsock_sock_finish(old);
+    unsock_unlock();
 }
 
 /* fd was closed or now refers to another file. */
@@ -215,8 +258,7 @@ void unsock_fd_created(int fd, int domain, int type)
     struct slot *slot = unsock_slot_get(fd);
     if (slot == NULL)
         return;
-    atomic_store_explicit(&slot->created, domain << 16 | (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)),
-                          memory_order_relaxed);
+    atomic_store_explicit(&slot->created, created_word(domain, type), memory_order_relaxed);
 }
 
 int unsock_fd_created_type(int fd, int *domain)

@@ -22,8 +22,27 @@ pid_t unsock_pid(void);
 /* Lock-free: true if fd refers to a converted socket. */
 bool unsock_fd_converted(int fd);
 
-/* Lock-free: the socket type (SOCK_STREAM, ...) of a converted fd, or 0. */
+/* Lock-free: the socket type (SOCK_STREAM, ...) of a converted fd, or 0;
+ * with UNSOCK_EARLY added if fd may be an early socket (early.h: the lock
+ * and s->early tell for sure). */
+#define UNSOCK_EARLY 0x10000
 int unsock_fd_converted_type(int fd);
+
+/* Lock-free: whether fd may be an early socket (as above). */
+bool unsock_fd_early(int fd);
+
+/* fd, just made by socket(2) as a unix socket, is the early socket s of an
+ * IP socket of domain and type. */
+void unsock_fd_attach_early(int fd, struct usock *s, int domain, int type);
+
+/* fd's early socket got its address: it is an ordinary converted socket
+ * from now on. Lock held. */
+void unsock_fd_settle_locked(int fd, struct usock *s);
+
+/* fd, an early socket, was replaced by the IP socket of domain and type it
+ * stood for: forget the early socket, keep what the program did to the
+ * descriptor (touched options, its epoll registration). */
+void unsock_fd_materialized(int fd, int domain, int type);
 
 /* Whether fd's connect is under way in the background (pending.h). */
 bool unsock_fd_connecting(int fd);

@@ -2,6 +2,7 @@
 
 #include "adopt.h"
 #include "config.h"
+#include "early.h"
 #include "fdtable.h"
 #include "handover.h"
 #include "log.h"
@@ -51,6 +52,7 @@ static void init_once(void)
     if (unsock_cfg.debug)
         name_engine();
     unsock_fdtable_init();
+    unsock_early_init();
     if (unsock_ruleset.has_systemd)
         unsock_systemd_init();
     unsock_adopt_inherited();

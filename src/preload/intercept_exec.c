@@ -2,6 +2,7 @@
  * the program that a wrapper process execs (systemd.h), and a program the
  * preload engine cannot reach goes to the seccomp engine (handover.h). */
 #define _GNU_SOURCE /* execvpe */
+#include "early.h"
 #include "handover.h"
 #include "init.h"
 #include "systemd.h"
@@ -40,6 +41,7 @@ static int exec_with(execve_fn f, const char *path, char *const argv[], char *co
         errno = ENOSYS;
         return -1;
     }
+    unsock_early_materialize_inherited(); /* the program exec'd could not tell what they are */
     char **env = unsock_systemd_exec_env(envp);
     if (env == NULL)
         return unsock_exec(f, path, argv, envp, search);
@@ -78,6 +80,7 @@ UNSOCK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
         errno = ENOSYS;
         return -1;
     }
+    unsock_early_materialize_inherited(); /* the program exec'd could not tell what they are */
     char **env = unsock_systemd_exec_env(envp);
     if (env == NULL)
         return real.fexecve(fd, argv, envp);

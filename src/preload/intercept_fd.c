@@ -3,6 +3,7 @@
  * last one. */
 #undef _FILE_OFFSET_BITS /* we define both fcntl and fcntl64 ourselves */
 #define _GNU_SOURCE
+#include "early.h"
 #include "fdtable.h"
 #include "init.h"
 #include "log.h"
@@ -131,7 +132,15 @@ static void close_converted(unsigned first, unsigned last)
         unsock_fd_close(fd, real_close);
 }
 
-/* Only to notice the owner or O_ASYNC of a socket being set, as with fcntl. */
+/* What an early socket answers as its IP socket would (early.h). */
+static bool same_on_unix(unsock_ioctl_request request)
+{
+    return request == FIONBIO || request == FIOASYNC || request == FIOCLEX || request == FIONCLEX ||
+           request == FIONREAD || request == TIOCOUTQ || request == FIOSETOWN || request == SIOCSPGRP ||
+           request == FIOGETOWN || request == SIOCGPGRP;
+}
+
+/* To notice the owner or O_ASYNC of a socket being set, as with fcntl. */
 UNSOCK_EXPORT int ioctl(int fd, unsock_ioctl_request request, ...)
 {
     unsock_init();
@@ -139,6 +148,8 @@ UNSOCK_EXPORT int ioctl(int fd, unsock_ioctl_request request, ...)
     va_start(ap, request);
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
+    if (!same_on_unix(request) && unsock_early_as_ip(fd) != 0)
+        return -1;
     int r = unsock_real.ioctl(fd, request, arg);
     if (r == 0 && (request == FIOSETOWN || request == SIOCSPGRP || request == FIOASYNC))
         unsock_fd_touch(fd, UNSOCK_TOUCHED_ASYNC);

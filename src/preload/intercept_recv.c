@@ -8,6 +8,7 @@
 #include "adopt.h"
 #include "cmsg.h"
 #include "fdtable.h"
+#include "early.h"
 #include "init.h"
 #include "peers.h"
 #include "real.h"
@@ -68,6 +69,8 @@ static int check_len(const socklen_t *len)
 UNSOCK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
 {
     unsock_init();
+    if (unsock_early_as_ip(fd) != 0) /* TCP's ENOTCONN, not a unix socket's EINVAL */
+        return -1;
     struct view v;
     if (addr == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v))
         return unsock_real.recvfrom(fd, buf, n, flags, addr, len);
@@ -114,6 +117,8 @@ static void finish_msg(int fd, struct msghdr *msg, const struct msghdr *m, const
 UNSOCK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     unsock_init();
+    if (unsock_early_as_ip(fd) != 0) /* TCP's ENOTCONN, not a unix socket's EINVAL */
+        return -1;
     struct view v;
     if (msg == NULL || !unsock_fd_converted(fd) || !converted_view(fd, &v) ||
         (msg->msg_name == NULL && v.pktinfo == 0)) {
@@ -136,6 +141,8 @@ UNSOCK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, unsoc
                            struct timespec *timeout)
 {
     unsock_init();
+    if (unsock_early_as_ip(fd) != 0) /* TCP's ENOTCONN, not a unix socket's EINVAL */
+        return -1;
     struct view v;
     if (vec == NULL || vlen == 0 || !unsock_fd_converted(fd) || !converted_view(fd, &v)) {
         int r = unsock_real.recvmmsg(fd, vec, vlen, flags, timeout);

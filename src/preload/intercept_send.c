@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* sendmmsg */
 #include "cmsg.h"
 #include "convert.h"
+#include "early.h"
 #include "init.h"
 #include "log.h"
 #include "peers.h"
@@ -27,7 +28,10 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
 {
     if (dest == NULL) {
         /* The data path of converted stream sockets: no lock taken. */
-        if (unsock_fd_converted_type(fd) != SOCK_DGRAM)
+        int type = unsock_fd_converted_type(fd);
+        if (type & UNSOCK_EARLY) /* TCP's EPIPE, not a unix socket's ENOTCONN */
+            return unsock_early_as_ip(fd) != 0 ? -1 : ROUTE_AS_IS;
+        if (type != SOCK_DGRAM)
             return ROUTE_AS_IS;
         return unsock_connect_pending(fd) != 0 ? -1 : ROUTE_CONNECTED_DATAGRAM;
     }
@@ -38,6 +42,9 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
     if (asked <= 0)
         return asked < 0 ? -1 : ROUTE_AS_IS;
     unsock_plan(&unsock_ruleset, &q, &p);
+    int early = q.early ? unsock_early_apply(fd, &q, &p) : 1; /* connected by MSG_FASTOPEN, or made an IP socket */
+    if (early <= 0)
+        return early < 0 ? -1 : ROUTE_NO_ADDRESS;
     if (p.kind == PLAN_NATIVE)
         return ROUTE_AS_IS;
     if (p.kind == PLAN_REJECT) {
@@ -111,6 +118,8 @@ UNSOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     unsock_init();
     struct sockaddr_un un;
     socklen_t ulen;
+    if (msg != NULL && msg->msg_controllen > 0)
+        unsock_early_materialize_passed(msg);
     int how = msg == NULL ? ROUTE_AS_IS : route(fd, msg->msg_name, msg->msg_namelen, flags, &un, &ulen);
     if (how == ROUTE_AS_IS || how < 0)
         return how < 0 ? -1 : unsock_real.sendmsg(fd, msg, flags);

@@ -1,6 +1,8 @@
-/* socket, socketpair, bind, connect: where IP sockets become unix sockets.
- * bind and connect are one path, parameterised by the call. */
+/* socket, socketpair, bind, connect, listen, shutdown: where IP sockets
+ * become unix sockets. bind and connect are one path, parameterised by the
+ * call. */
 #include "convert.h"
+#include "early.h"
 #include "init.h"
 #include "log.h"
 #include "query.h"
@@ -17,7 +19,10 @@ UNSOCK_EXPORT int socket(int domain, int type, int protocol)
         errno = EAFNOSUPPORT;
         return -1;
     }
-    int fd = unsock_real.socket(domain, type, protocol);
+    int fd = unsock_early_socket(domain, type, protocol);
+    if (fd != -2)
+        return fd;
+    fd = unsock_real.socket(domain, type, protocol);
     if (fd >= 0)
         unsock_fd_created(fd, domain, type);
     return fd;
@@ -49,6 +54,10 @@ static int bind_connect(enum unsock_call call, int fd, const struct sockaddr *ad
     if (asked <= 0)
         return asked < 0 ? -1 : real_call(call, fd, addr, len);
     unsock_plan(&unsock_ruleset, &q, &p);
+    unsock_early_learn(&q, &p);
+    int early = q.early ? unsock_early_apply(fd, &q, &p) : 1;
+    if (early <= 0)
+        return early;
     switch (p.kind) {
     case PLAN_NATIVE:
         if (p.rule != NULL || unsock_is_ip(addr, len))
@@ -76,4 +85,20 @@ UNSOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 UNSOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     return bind_connect(CALL_CONNECT, fd, addr, len);
+}
+
+/* An early socket not bound yet: TCP binds it to a free port, which only
+ * the IP socket can do. */
+UNSOCK_EXPORT int listen(int fd, int backlog)
+{
+    unsock_init();
+    return unsock_early_as_ip(fd) != 0 ? -1 : unsock_real.listen(fd, backlog);
+}
+
+/* An early socket not connected yet: TCP says ENOTCONN where a unix socket
+ * says nothing. */
+UNSOCK_EXPORT int shutdown(int fd, int how)
+{
+    unsock_init();
+    return unsock_early_as_ip(fd) != 0 ? -1 : unsock_real.shutdown(fd, how);
 }

@@ -26,7 +26,16 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
     if (!unsock_plan_may_match(&unsock_ruleset, addr, len))
         return 0;
     q->type = unsock_fd_converted_type(fd);
-    q->converted = q->type != 0;
+    if (q->type & UNSOCK_EARLY) {
+        struct usock *s = unsock_fd_lock(fd);
+        q->early = s != NULL && s->early;
+        if (s != NULL)
+            unsock_unlock();
+        q->type &= ~UNSOCK_EARLY;
+        if (q->early) /* planned as the IP socket it stands for */
+            unsock_fd_created_type(fd, &q->domain);
+    }
+    q->converted = q->type != 0 && !q->early;
     if (q->converted) {
         q->domain = AF_UNIX;
         q->connecting = call == CALL_CONNECT && unsock_fd_connecting(fd); /* a lock: not on every send */

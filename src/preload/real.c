@@ -20,6 +20,8 @@ const char *unsock_real_resolve(void)
     RESOLVE(socketpair, true);
     RESOLVE(bind, true);
     RESOLVE(connect, true);
+    RESOLVE(listen, true);
+    RESOLVE(shutdown, true);
     RESOLVE(accept, true);
     RESOLVE(accept4, true);
     RESOLVE(getsockname, true);

@@ -24,6 +24,8 @@ struct unsock_real {
     int (*socketpair)(int, int, int, int[2]);
     int (*bind)(int, const struct sockaddr *, socklen_t);
     int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*listen)(int, int);
+    int (*shutdown)(int, int);
     int (*accept)(int, struct sockaddr *, socklen_t *);
     int (*accept4)(int, struct sockaddr *, socklen_t *, int);
     int (*getsockname)(int, struct sockaddr *, socklen_t *);

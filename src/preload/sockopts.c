@@ -13,9 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-bool unsock_opt_emulated(int level)
+bool unsock_opt_emulated(int level, int name)
 {
-    return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6;
+    return level == IPPROTO_TCP || level == IPPROTO_IP || level == IPPROTO_IPV6 ||
+           (level == SOL_SOCKET && name == SO_REUSEPORT);
 }
 
 static struct unsock_opt *find(const struct usock *s, int level, int name)
@@ -75,8 +76,8 @@ static bool is_switch(int level, int name)
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len)
 {
     /* The kernel fixes the address family of a socket once it has a port,
-     * and a converted socket always has one (it is bound or connected). */
-    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+     * and a converted socket has one unless it is early (bound or connected). */
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6 && !s->early) {
         errno = EINVAL;
         return -1;
     }
@@ -100,7 +101,10 @@ int unsock_opt_set(struct usock *s, int level, int name, const void *val, sockle
     unsigned char back[sizeof(((struct unsock_opt *)0)->val)];
     socklen_t backlen = sizeof(back);
     int r = unsock_real.setsockopt(fd, level, name, val, len);
-    if (r == 0 && unsock_real.getsockopt(fd, level, name, back, &backlen) == 0)
+    bool readable = r == 0 && unsock_real.getsockopt(fd, level, name, back, &backlen) == 0;
+    if (r == 0 && s->early && (!readable || backlen >= sizeof(back) || len > sizeof(back)))
+        r = UNSOCK_OPT_NOT_KEPT; /* write-only, or maybe too long to keep */
+    else if (readable)
         r = unsock_opt_store(s, level, name, back, backlen);
     else if (r == 0)
         r = unsock_opt_store(s, level, name, val, len); /* write-only option */
@@ -166,7 +170,7 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
         errno = EFAULT;
         return -1;
     }
-    if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM)
+    if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM && !s->early)
         return tcp_info(fd, val, len);
     /* A connection reports its path's segment size, not what was asked for. */
     if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM && s->peer_len > 0) {
@@ -230,7 +234,7 @@ int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, 
     }
     if (level == SOL_SOCKET && name == SO_PEERCRED && s->type == SOCK_STREAM)
         return peer_cred(fd, val, len);
-    if (unsock_opt_emulated(level))
+    if (unsock_opt_emulated(level, name))
         return unsock_opt_get(s, fd, level, name, val, len);
     return 1;
 }

@@ -11,10 +11,15 @@
 
 #include "usock.h"
 
-/* True for the levels that are emulated rather than passed to the kernel. */
-bool unsock_opt_emulated(int level);
+/* True for the options that are emulated rather than passed to the kernel:
+ * TCP- and IP-level ones, and SO_REUSEPORT (refused by AF_UNIX). */
+bool unsock_opt_emulated(int level, int name);
 
-/* setsockopt/getsockopt on a converted socket; lock held by the caller. */
+/* setsockopt/getsockopt on a converted socket; lock held by the caller.
+ * unsock_opt_set answers UNSOCK_OPT_NOT_KEPT for an option it validated but
+ * cannot record exactly (write-only or too long) on an early socket, which
+ * then needs its IP socket for it. */
+#define UNSOCK_OPT_NOT_KEPT 2
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 

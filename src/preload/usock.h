@@ -33,6 +33,10 @@ struct usock {
     int refs;                         /* descriptors in this process */
     int family;                       /* the family the program believes in */
     int type;                         /* SOCK_STREAM, SOCK_DGRAM, ... */
+    /* Made a unix socket at socket(), before the program named an address
+     * (early.h): the IP socket it asked for, with no address yet. */
+    bool early;
+    int protocol;                     /* of an early socket, as the program asked (0 or IPPROTO_TCP) */
     struct sockaddr_storage local;    /* what getsockname() reports */
     socklen_t local_len;
     struct sockaddr_storage peer;     /* what getpeername() reports */

@@ -46,7 +46,7 @@ void on_sockopt(struct call *c, bool set)
         return call_pass(c);
     }
     int r = 1;
-    if (set && unsock_opt_emulated(level)) {
+    if (set && unsock_opt_emulated(level, name)) {
         socklen_t len = (socklen_t)lenarg < OPT_MAX ? (socklen_t)lenarg : OPT_MAX;
         if (val != 0 && target_read(c->tid, val, buf, len) != 0)
             r = -1, errno = EFAULT;

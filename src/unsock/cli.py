@@ -47,6 +47,7 @@ def _config_options(p: argparse.ArgumentParser) -> None:
         ("accept-convert-all", "UNSOCK_ACCEPT_CONVERT_ALL"),
         ("accept-convert-vsock", "UNSOCK_ACCEPT_CONVERT_VSOCK"),
         ("peer-loopback", "UNSOCK_PEER_LOOPBACK"),
+        ("ip-at-socket", "UNSOCK_IP_AT_SOCKET"),
     ):
         g.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=f"set {var}")
     p.add_argument("-v", "--verbose", action="store_true", help="log every decision of the shim to stderr")
@@ -98,6 +99,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
         ("accept_convert_all", "UNSOCK_ACCEPT_CONVERT_ALL"),
         ("accept_convert_vsock", "UNSOCK_ACCEPT_CONVERT_VSOCK"),
         ("peer_loopback", "UNSOCK_PEER_LOOPBACK"),
+        ("ip_at_socket", "UNSOCK_IP_AT_SOCKET"),
     ):
         value = getattr(args, attr)
         if value is not None:

@@ -35,6 +35,7 @@ BOOL_VARS = (
     ("UNSOCK_ACCEPT_CONVERT_ALL", "accept_convert_all"),
     ("UNSOCK_ACCEPT_CONVERT_VSOCK", "accept_convert_vsock"),
     ("UNSOCK_PEER_LOOPBACK", "peer_loopback"),
+    ("UNSOCK_IP_AT_SOCKET", "ip_at_socket"),
     ("UNSOCK_DEBUG", "debug"),
 )
 
@@ -157,6 +158,7 @@ class Config:
     accept_convert_all: bool = False
     accept_convert_vsock: bool = False
     peer_loopback: bool = False
+    ip_at_socket: bool = False
     debug: bool = False
 
     @classmethod
@@ -200,5 +202,6 @@ class Config:
             f"dir={self.dir} addr={format_ranges(self.ranges)} port={self.port} mode={mode} "
             f"block_inet={int(self.block_inet)} block_inet6={int(self.block_inet6)} "
             f"accept_convert_all={int(self.accept_convert_all)} "
-            f"accept_convert_vsock={int(self.accept_convert_vsock)} peer_loopback={int(self.peer_loopback)}"
+            f"accept_convert_vsock={int(self.accept_convert_vsock)} peer_loopback={int(self.peer_loopback)} "
+            f"ip_at_socket={int(self.ip_at_socket)}"
         )
