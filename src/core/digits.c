@@ -1,5 +1,7 @@
 #include "digits.h"
 
+#include <string.h>
+
 bool unsock_digits(const char *s, size_t len, size_t maxdigits, bool leading_zero, unsigned long long hi,
                    unsigned long long *out)
 {
@@ -17,16 +19,25 @@ bool unsock_digits(const char *s, size_t len, size_t maxdigits, bool leading_zer
     return true;
 }
 
+static const char PAIRS[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                           "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                           "8081828384858687888990919293949596979899";
+
 size_t unsock_decimal(unsigned long long v, char *out)
 {
-    char rev[20];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
+    char buf[20], *p = buf + sizeof(buf);
+    for (; v >= 100; v /= 100) {
+        p -= 2;
+        memcpy(p, PAIRS + 2 * (v % 100), 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, PAIRS + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(buf + sizeof(buf) - p);
+    memcpy(out, p, n);
     out[n] = '\0';
     return n;
 }

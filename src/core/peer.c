@@ -60,14 +60,24 @@ socklen_t unsock_client_address(const struct sockaddr_storage *toward, pid_t pid
     return sizeof(*in);
 }
 
-socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, struct sockaddr_un *out)
+/* What stays the same in a process's names from one connection to the next,
+ * made once per thread for the last address and pid: "unsock:ADDR:" (or
+ * "unsock:[ADDR6]:") and "/PID". Names are made per connection. */
+struct name_parts {
+    sa_family_t family;
+    uint8_t addr[16];
+    pid_t pid;
+    size_t head_len, tail_len;
+    char head[sizeof(NAME_PREFIX) + INET6_ADDRSTRLEN + 3];
+    char tail[24];
+};
+
+static _Thread_local struct name_parts parts;
+
+static void make_parts(const struct sockaddr *sa, const uint8_t *addr, size_t alen, pid_t pid)
 {
-    /* "\0unsock:ADDR:PORT/PID", "\0unsock:[ADDR6]:PORT/PID": at most 1 + 7 + 47 + 6 + 11 bytes */
-    out->sun_family = AF_UNIX;
-    const struct sockaddr *sa = (const struct sockaddr *)addr;
     bool v6 = sa->sa_family == AF_INET6;
-    char *p = out->sun_path;
-    *p++ = '\0';
+    char *p = parts.head;
     memcpy(p, NAME_PREFIX, sizeof(NAME_PREFIX) - 1);
     p += sizeof(NAME_PREFIX) - 1;
     if (v6)
@@ -76,10 +86,48 @@ socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, str
     if (v6)
         *p++ = ']';
     *p++ = ':';
+    parts.head_len = (size_t)(p - parts.head);
+    parts.tail[0] = '/';
+    parts.tail_len = 1 + unsock_decimal((unsigned long long)pid, parts.tail + 1);
+    parts.family = sa->sa_family;
+    memcpy(parts.addr, addr, alen);
+    parts.pid = pid;
+}
+
+socklen_t unsock_client_name(const struct sockaddr_storage *addr, pid_t pid, struct sockaddr_un *out)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)addr;
+    bool v6 = sa->sa_family == AF_INET6;
+    const uint8_t *a = v6 ? ((const struct sockaddr_in6 *)addr)->sin6_addr.s6_addr
+                          : (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+    size_t alen = v6 ? 16 : 4;
+    if (parts.family != sa->sa_family || parts.pid != pid || memcmp(parts.addr, a, alen) != 0)
+        make_parts(sa, a, alen, pid);
+    /* "\0unsock:ADDR:PORT/PID": at most 1 + 7 + 47 + 3 + 5 + 11 bytes */
+    out->sun_family = AF_UNIX;
+    char *p = out->sun_path;
+    *p++ = '\0';
+    memcpy(p, parts.head, parts.head_len);
+    p += parts.head_len;
     p += unsock_decimal(unsock_ip_port(sa), p);
-    *p++ = '/';
-    p += unsock_decimal((unsigned long long)pid, p);
+    memcpy(p, parts.tail, parts.tail_len);
+    p += parts.tail_len;
     return (socklen_t)(p - (char *)out);
+}
+
+/* Dotted IPv4 as unsock_ip_text writes it (no leading zeros) spanning s[0..len). */
+static bool ipv4_parse(const char *s, size_t len, uint8_t out[4])
+{
+    const char *end = s + len;
+    for (int i = 0; i < 4; i++) {
+        const char *dot = i < 3 ? memchr(s, '.', (size_t)(end - s)) : end;
+        unsigned long long v;
+        if (dot == NULL || !unsock_digits(s, (size_t)(dot - s), 3, false, 255, &v))
+            return false;
+        out[i] = (uint8_t)v;
+        s = dot + 1;
+    }
+    return true;
 }
 
 bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,
@@ -119,7 +167,7 @@ bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struc
         return true;
     }
     struct sockaddr_in *in = (struct sockaddr_in *)out;
-    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+    if (!ipv4_parse(host, hlen, (uint8_t *)&in->sin_addr))
         return false;
     in->sin_family = AF_INET;
     in->sin_port = htons((uint16_t)port);

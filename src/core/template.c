@@ -51,7 +51,8 @@ int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct soc
         memcpy(out->sun_path + used, piece, n);
         used += n;
     }
-    memset(out->sun_path + used, 0, sizeof(out->sun_path) - used);
+    if (used < sizeof(out->sun_path))
+        out->sun_path[used] = '\0';
     *outlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + used + (r->action == ACT_PATH ? 1 : 0));
     return 0;
 }

@@ -200,6 +200,10 @@ void unsock_fd_settle_locked(int fd, struct usock *s)
     struct slot *slot = unsock_slot_peek(fd);
     if (slot != NULL)
         atomic_store_explicit(&slot->sock_type, s->type, memory_order_relaxed);
+    /* Copies of the descriptor (dup) say so too: the mark is what tells. */
+    for (int d = s->refs > 1 ? unsock_fd_next_converted(0) : -1; d >= 0; d = unsock_fd_next_converted((unsigned)d + 1))
+        if ((slot = unsock_slot_peek(d)) != NULL && atomic_load_explicit(&slot->sock, memory_order_relaxed) == s)
+            atomic_store_explicit(&slot->sock_type, s->type, memory_order_relaxed);
 }
 
 void unsock_fd_materialized(int fd, int domain, int type)

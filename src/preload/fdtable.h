@@ -23,12 +23,11 @@ pid_t unsock_pid(void);
 bool unsock_fd_converted(int fd);
 
 /* Lock-free: the socket type (SOCK_STREAM, ...) of a converted fd, or 0;
- * with UNSOCK_EARLY added if fd may be an early socket (early.h: the lock
- * and s->early tell for sure). */
+ * with UNSOCK_EARLY added if fd is an early socket (early.h). */
 #define UNSOCK_EARLY 0x10000
 int unsock_fd_converted_type(int fd);
 
-/* Lock-free: whether fd may be an early socket (as above). */
+/* Lock-free: whether fd is an early socket (as above). */
 bool unsock_fd_early(int fd);
 
 /* fd, just made by socket(2) as a unix socket, is the early socket s of an

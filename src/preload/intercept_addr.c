@@ -65,8 +65,9 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         for (size_t i = 0; i < ls->nopts; i++)
             unsock_opt_store(s, ls->opts[i].level, ls->opts[i].name, ls->opts[i].val, ls->opts[i].len);
         unsock_unlock();
-        char what[32];
-        snprintf(what, sizeof(what), "accept fd %d", c);
+        char what[32] = "";
+        if (unsock_cfg.debug)
+            snprintf(what, sizeof(what), "accept fd %d", c);
         s->peer_len = unsock_accepted_peer(c, s->family, &s->local, s->local_len, (const struct sockaddr_un *)&peer,
                                            plen, what, &s->peer);
         shown = s->peer;

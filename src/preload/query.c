@@ -26,14 +26,10 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
     if (!unsock_plan_may_match(&unsock_ruleset, addr, len))
         return 0;
     q->type = unsock_fd_converted_type(fd);
-    if (q->type & UNSOCK_EARLY) {
-        struct usock *s = unsock_fd_lock(fd);
-        q->early = s != NULL && s->early;
-        if (s != NULL)
-            unsock_unlock();
+    if (q->type & UNSOCK_EARLY) { /* planned as the IP socket it stands for */
+        q->early = true;
         q->type &= ~UNSOCK_EARLY;
-        if (q->early) /* planned as the IP socket it stands for */
-            unsock_fd_created_type(fd, &q->domain);
+        unsock_fd_created_type(fd, &q->domain);
     }
     q->converted = q->type != 0 && !q->early;
     if (q->converted) {
