@@ -1,0 +1,145 @@
+"""python -m benchmarks.costs: what one connection costs, counted rather than timed (stable on a
+shared machine). The connection-rate programs (benchmarks/c/connrate.c: connect, 1 byte each
+way, close) run N connections natively on a unix socket and under the shim, the shim with early
+sockets (the default) and with UNSOCK_IP_AT_SOCKET=1 (the IP socket made at socket() and swapped
+at connect); for each side it reports the system calls per connection (strace -c) and, with
+--instructions, the instructions per connection (valgrind --tool=callgrind)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import build
+from .cli import ROOT, find_lib
+from .contenders import plain_env
+
+PORT = 7790
+COVERED = "127.0.0.2"
+
+
+@dataclass(frozen=True)
+class Way:
+    name: str
+    transport: str  # "unix" or "tcp", what the programs are told
+    env: dict[str, str]
+
+
+def ways(lib: Path, sockdir: Path) -> list[Way]:
+    shim = {"LD_PRELOAD": str(lib), "UNSOCK_DIR": str(sockdir), "UNSOCK_ADDR": f"{COVERED}/32"}
+    return [
+        Way("native unix", "unix", {}),
+        Way("unsock", "tcp", shim),
+        Way("unsock, UNSOCK_IP_AT_SOCKET=1", "tcp", {**shim, "UNSOCK_IP_AT_SOCKET": "1"}),
+    ]
+
+
+def address(way: Way, sockdir: Path) -> str:
+    return f"unix:{sockdir}/{PORT}.sock" if way.transport == "unix" else f"tcp:{COVERED}:{PORT}"
+
+
+def wait_for(path: Path, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"benchmarks.costs: the server did not start ({path})")
+        time.sleep(0.05)
+
+
+def run(way: Way, connrate: Path, n: int, sockdir: Path, tool: list[str], out: Path) -> None:
+    """Server and client, each under tool, whose "{OUT}" names where it writes for that side."""
+    for f in sockdir.iterdir():
+        f.unlink()
+    env = {**plain_env(), **way.env}
+    addr = address(way, sockdir)
+
+    def measured(side: str) -> list[str]:
+        return [part.replace("{OUT}", str(out / side)) for part in tool]
+
+    server = subprocess.Popen([*measured("server"), str(connrate), "server", addr, "client-first"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(sockdir / f"{PORT}.sock", server)
+        subprocess.run([*measured("client"), str(connrate), "client", addr, str(n), "client-first"],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=600)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the tool and the server it runs
+        server.wait(60)
+
+
+STRACE_ROW = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)(?:\s+\d+)?\s+(\w+)\s*$")
+
+
+def syscalls_per_connection(path: Path, n: int) -> dict[str, float]:
+    """strace -c's table: the calls made about once per connection or more."""
+    calls: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        m = STRACE_ROW.match(line)
+        if m and m.group(2) != "total" and int(m.group(1)) >= n * 0.9:
+            calls[m.group(2)] = int(m.group(1)) / n
+    return calls
+
+
+def instructions(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    raise SystemExit(f"benchmarks.costs: no totals in {path}")
+
+
+Counts = dict[str, dict[str, dict[str, float]]]  # way -> side -> what -> per connection
+
+
+def count(lib: Path, n: int, instructions_too: bool = False) -> Counts:
+    """System calls (by name) and, if asked, instructions ("instructions") per connection, for
+    each way and side."""
+    strace = shutil.which("strace")
+    if strace is None or (instructions_too and shutil.which("valgrind") is None):
+        raise SystemExit("benchmarks.costs: needs strace (and valgrind for --instructions): apt-get install them")
+    connrate = build(ROOT / "build" / "bench" / "bin") / "connrate"
+    counts: Counts = {}
+    with tempfile.TemporaryDirectory(prefix="unsock-costs-") as tmp:
+        sockdir, out = Path(tmp) / "sock", Path(tmp)
+        sockdir.mkdir()
+        for way in ways(lib, sockdir):
+            run(way, connrate, n, sockdir, [strace, "-f", "-c", "-o", "{OUT}.txt"], out)
+            sides = counts[way.name] = {side: syscalls_per_connection(out / f"{side}.txt", n)
+                                        for side in ("client", "server")}
+            if instructions_too:
+                run(way, connrate, n, sockdir, ["valgrind", "--tool=callgrind", "--callgrind-out-file={OUT}.cg"], out)
+                for side in ("client", "server"):
+                    sides[side]["instructions"] = instructions(out / f"{side}.cg") / n
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.costs", description=__doc__)
+    p.add_argument("-n", type=int, default=2000, help="connections (default 2000)")
+    p.add_argument("--lib", type=Path, help="libunsock.so to use (default: the installed one)")
+    p.add_argument("--instructions", action="store_true", help="also count instructions (valgrind, slow)")
+    args = p.parse_args(argv)
+    lib = find_lib(args.lib)
+    if lib is None:
+        raise SystemExit("benchmarks.costs: unsock is not installed: run make install")
+    print(f"Per connection, over {args.n} connections (connect, 1 byte each way, close):")
+    for way, sides in count(lib, args.n, args.instructions).items():
+        print(f"{way}:")
+        for side, calls in sides.items():
+            ins = calls.pop("instructions", None)
+            listed = ", ".join(f"{name} {round(c, 2):g}" for name, c in sorted(calls.items()))
+            print(f"  {side}: {round(sum(calls.values()), 2):g} system calls ({listed})"
+                  + (f", {ins:,.0f} instructions" if ins is not None else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

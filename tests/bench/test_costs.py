@@ -1,0 +1,34 @@
+"""benchmarks/costs.py counts what a connection costs (strace -c over connrate.c's connections):
+a converted client makes one system call more than a native unix client (the bind that names
+it, which its server reports as its address) and its server none; with UNSOCK_IP_AT_SOCKET=1
+the swap of descriptors adds its own. Counts, not timings."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.costs import count
+from tests.helpers.programs import require_program
+from unsock import library_path
+
+
+@pytest.fixture(scope="module")
+def counts() -> dict[str, dict[str, dict[str, float]]]:
+    require_program("strace")
+    return count(library_path(), 300)
+
+
+def calls(counts: dict[str, dict[str, dict[str, float]]], way: str, side: str) -> dict[str, int]:
+    return {name: round(n) for name, n in counts[way][side].items()}
+
+
+def test_a_converted_connection_costs_one_system_call_more(counts):
+    native = calls(counts, "native unix", "client")
+    assert native == {"socket": 1, "connect": 1, "write": 1, "read": 1, "close": 1}
+    assert calls(counts, "unsock", "client") == {**native, "bind": 1}
+    assert calls(counts, "unsock", "server") == calls(counts, "native unix", "server")
+
+
+def test_the_swap_costs_five_more(counts):
+    late = calls(counts, "unsock, UNSOCK_IP_AT_SOCKET=1", "client")
+    assert late == {"socket": 2, "fcntl": 2, "dup3": 1, "bind": 1, "connect": 1, "write": 1, "read": 1, "close": 2}
