@@ -6,8 +6,8 @@ the swap of descriptors adds its own. Counts, not timings."""
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.costs import count
+
 from tests.helpers.programs import require_program
 from unsock import library_path
 
