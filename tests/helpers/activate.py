@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.helpers.output import OutputReader
 from tests.helpers.proc import for_program, stop
-from tests.helpers.programs import plain_env, require_program
+from tests.helpers.programs import pass_switches, plain_env, require_program
 from unsock import library_path
 
 
@@ -66,7 +66,7 @@ class Activator:
             args += ["-l", addr]
         if fdnames is not None:
             args.append(f"--fdname={fdnames}")
-        variables = for_program(cmd[0], {"LD_PRELOAD": preload()})
+        variables = for_program(cmd[0], {"LD_PRELOAD": preload(), **pass_switches()})
         # A sanitizer build's settings (UNSOCK_TEST_PRELOAD) go along.
         variables.update({k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")})
         if rules is not None:

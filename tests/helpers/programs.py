@@ -75,8 +75,19 @@ def unix_socket_alive(path: Path) -> bool:
         return s.connect_ex(str(path)) == 0
 
 
+# Set for a whole test pass (Makefile: UNSOCK_IP_AT_SOCKET=1), so it reaches every program run
+# under the shim, `unsock run` included.
+PASS_SWITCHES = ("UNSOCK_IP_AT_SOCKET",)
+
+
+def pass_switches() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in PASS_SWITCHES}
+
+
 def plain_env(**extra: str) -> dict[str, str]:
-    """os.environ without the shim or any UNSOCK_* variable: for programs that must run natively."""
+    """os.environ without the shim or any UNSOCK_* variable (but the test pass's switches): for
+    programs that must run natively, and for `unsock run`."""
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UNSOCK_")}
+    env.update(pass_switches())
     env.update(extra)
     return env
