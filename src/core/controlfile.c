@@ -140,7 +140,7 @@ enum unsock_control_kind unsock_control_read(const char *path, struct unsock_con
     }
     ssize_t n;
     do
-        n = read(fd, out, sizeof(*out));
+        n = syscall(SYS_read, fd, out, sizeof(*out)); /* not the program's read(): the engine may wrap it */
     while (n < 0 && errno == EINTR);
     syscall(SYS_close, fd); /* not the program's close(): the engine may wrap it */
     if (n != (ssize_t)sizeof(*out)) {

@@ -40,7 +40,7 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
     struct sockaddr_un peer;
     int asked = unsock_query_fd((flags & MSG_FASTOPEN) ? CALL_FASTOPEN : CALL_SEND, fd, dest, dlen, &q, &peer);
     if (asked <= 0)
-        return asked < 0 ? -1 : ROUTE_AS_IS;
+        return asked < 0 || unsock_early_as_ip(fd) != 0 ? -1 : ROUTE_AS_IS;
     unsock_plan(&unsock_ruleset, &q, &p);
     int early = q.early ? unsock_early_apply(fd, &q, &p) : 1; /* connected by MSG_FASTOPEN, or made an IP socket */
     if (early <= 0)

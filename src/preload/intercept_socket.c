@@ -51,8 +51,8 @@ static int bind_connect(enum unsock_call call, int fd, const struct sockaddr *ad
     struct unsock_plan p;
     struct sockaddr_un peer;
     int asked = unsock_query_fd(call, fd, addr, len, &q, &peer);
-    if (asked <= 0)
-        return asked < 0 ? -1 : real_call(call, fd, addr, len);
+    if (asked <= 0) /* not an address for the rules: the kernel's answer, the IP socket's for an early one */
+        return asked < 0 || unsock_early_as_ip(fd) != 0 ? -1 : real_call(call, fd, addr, len);
     unsock_plan(&unsock_ruleset, &q, &p);
     unsock_early_learn(&q, &p);
     int early = q.early ? unsock_early_apply(fd, &q, &p) : 1;

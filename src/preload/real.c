@@ -26,6 +26,9 @@ const char *unsock_real_resolve(void)
     RESOLVE(accept4, true);
     RESOLVE(getsockname, true);
     RESOLVE(getpeername, true);
+    RESOLVE(read, true);
+    RESOLVE(write, true);
+    RESOLVE(recv, true);
     RESOLVE(recvfrom, true);
     RESOLVE(recvmsg, true);
     RESOLVE(recvmmsg, true);
@@ -45,6 +48,8 @@ const char *unsock_real_resolve(void)
     RESOLVE(fcntl64, false);
     RESOLVE(close_range, false);
     *(void **)(&unsock_real.recvfrom_chk) = dlsym(RTLD_NEXT, "__recvfrom_chk");
+    *(void **)(&unsock_real.read_chk) = dlsym(RTLD_NEXT, "__read_chk");
+    *(void **)(&unsock_real.recv_chk) = dlsym(RTLD_NEXT, "__recv_chk");
     RESOLVE(closefrom, false);
     return NULL;
 }

@@ -30,6 +30,11 @@ struct unsock_real {
     int (*accept4)(int, struct sockaddr *, socklen_t *, int);
     int (*getsockname)(int, struct sockaddr *, socklen_t *);
     int (*getpeername)(int, struct sockaddr *, socklen_t *);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*recv)(int, void *, size_t, int);
+    ssize_t (*read_chk)(int, void *, size_t, size_t);
+    ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
     ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
     ssize_t (*recvmsg)(int, struct msghdr *, int);
     int (*recvmmsg)(int, struct mmsghdr *, unsigned int, unsock_mmsg_flags, struct timespec *);

@@ -139,29 +139,43 @@ static void observe(int fd)
 /* Calls that fail on a socket not connected, each on a socket of its own. */
 static void unconnected(void)
 {
-    int fd = fresh();
-    int r = shutdown(fd, SHUT_WR);
-    printf("shutdown %d errno=%d\n", r, r ? errno : 0);
-    close(fd);
-    fd = fresh();
     char b = 'x';
-    ssize_t w = send(fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    printf("send %zd errno=%d\n", w, w < 0 ? errno : 0);
-    w = recv(fd, &b, 1, MSG_DONTWAIT);
-    printf("recv %zd errno=%d\n", w, w < 0 ? errno : 0);
-    close(fd);
-    fd = fresh();
-    struct msghdr m = {0};
     struct iovec io = {&b, 1};
-    m.msg_iov = &io;
-    m.msg_iovlen = 1;
-    w = recvmsg(fd, &m, MSG_DONTWAIT);
-    printf("recvmsg %zd errno=%d\n", w, w < 0 ? errno : 0);
-    close(fd);
-    fd = fresh();
-    r = accept(fd, NULL, NULL);
-    printf("accept %d errno=%d\n", r, r < 0 ? errno : 0);
-    close(fd);
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1};
+    for (int call = 0; call < 8; call++) {
+        int fd = fresh();
+        const char *what[] = {"shutdown", "send", "write", "sendmsg", "recv", "read", "recvmsg", "accept"};
+        ssize_t r = call == 0 ? shutdown(fd, SHUT_WR)
+                    : call == 1 ? send(fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)
+                    : call == 2 ? write(fd, &b, 1)
+                    : call == 3 ? sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)
+                    : call == 4 ? recv(fd, &b, 1, MSG_DONTWAIT)
+                    : call == 5 ? read(fd, &b, 1)
+                    : call == 6 ? recvmsg(fd, &m, MSG_DONTWAIT)
+                                : accept(fd, NULL, NULL);
+        printf("%s %zd errno=%d\n", what[call], r, r < 0 ? errno : 0);
+        close(fd);
+    }
+}
+
+/* Addresses that are not the socket's family, or too short, each on a socket of its own. */
+static void strange_addresses(const char *ip, int port)
+{
+    socklen_t alen;
+    struct sockaddr_storage a = address(ip, port, &alen);
+    struct sockaddr_un un = unix_addr("/tmp/unsock-fresh-never-made");
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    for (int call = 0; call < 5; call++) {
+        int fd = fresh();
+        const char *what[] = {"connect AF_UNSPEC", "connect AF_UNIX", "bind AF_UNIX", "connect short", "bind short"};
+        int r = call == 0 ? connect(fd, &unspec, sizeof(unspec))
+                : call == 1 ? connect(fd, (struct sockaddr *)&un, sizeof(un))
+                : call == 2 ? bind(fd, (struct sockaddr *)&un, sizeof(un))
+                : call == 3 ? connect(fd, (struct sockaddr *)&a, alen - 1)
+                            : bind(fd, (struct sockaddr *)&a, alen - 1);
+        printf("%s %d errno=%d\n", what[call], r, r < 0 ? errno : 0);
+        close(fd);
+    }
 }
 
 /* Option values the kernel refuses, and what it makes of others. */
@@ -253,6 +267,7 @@ int main(int argc, char **argv)
     unconnected();
     settings();
     listen_unbound();
+    strange_addresses(argv[2], atoi(argv[3]) + 1);
     close(connected(argv[2], atoi(argv[3])));
     printf("early %d\n", early);
     return 0;
