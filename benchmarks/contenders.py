@@ -97,9 +97,14 @@ class Native:
         return argv, plain_env()
 
 
+# No program of the benchmark uses it: under it the shim converts nothing.
+UNCOVERED_ADDR = "127.254.254.254/32"
+
+
 @dataclass(frozen=True)
 class Preload:
-    """The preload engine, exactly as users run it: LD_PRELOAD=$(unsock lib)."""
+    """The preload engine, exactly as users run it: LD_PRELOAD=$(unsock lib). With converts
+    False, its rules cover none of the programs' addresses: the cost of the unconverted path."""
 
     name: str = "preload"
     converts: bool = True
@@ -112,7 +117,8 @@ class Preload:
     def command(self, argv: list[str], setting: Setting) -> tuple[list[str], dict[str, str]]:
         env = plain_env()
         assert setting.lib is not None
-        env.update(LD_PRELOAD=str(setting.lib), UNSOCK_DIR=str(setting.sockdir), UNSOCK_ADDR=UNSOCK_ADDR)
+        env.update(LD_PRELOAD=str(setting.lib), UNSOCK_DIR=str(setting.sockdir),
+                   UNSOCK_ADDR=UNSOCK_ADDR if self.converts else UNCOVERED_ADDR)
         return argv, env
 
 
@@ -155,6 +161,7 @@ class UnsockRun:
 
 NATIVE = Native()
 PRELOAD = Preload()
+PRELOAD_UNCOVERED = Preload("preload, nothing covered", converts=False)
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,10 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender("unsock", "unsock (preload) on both ends", Side("tcp", PRELOAD), Side("tcp", PRELOAD)),
     Contender(
         "unsock-client", "unsock (preload) client, native unix server", Side("unix", NATIVE), Side("tcp", PRELOAD)
+    ),
+    Contender(
+        "unsock-unconverted", "unsock (preload) on both ends, no rule covering their address (TCP)",
+        Side("tcp", PRELOAD_UNCOVERED), Side("tcp", PRELOAD_UNCOVERED),
     ),
     Contender(
         "socat", "TCP client, socat proxy, native unix server", Side("unix", NATIVE), Side("tcp", NATIVE),
