@@ -2,7 +2,8 @@
 shared machine). The connection-rate programs (benchmarks/c/connrate.c: connect, 1 byte each
 way, close) run N connections natively on a unix socket and under the shim, the shim with early
 sockets (the default) and with UNSOCK_IP_AT_SOCKET=1 (the IP socket made at socket() and swapped
-at connect); for each side it reports the system calls per connection (strace -c) and, with
+at connect); and natively over TCP and under the shim with no rule covering the address (the
+unconverted path). For each side it reports the system calls per connection (strace -c) and, with
 --instructions, the instructions per connection (valgrind --tool=callgrind)."""
 
 from __future__ import annotations
@@ -21,37 +22,37 @@ from pathlib import Path
 
 from .build import build
 from .cli import ROOT, find_lib
-from .contenders import plain_env
+from .contenders import UNCOVERED_ADDR, UNSOCK_ADDR, Address, Tcp, Unix, plain_env
+from .procs import listening
 
 PORT = 7790
-COVERED = "127.0.0.2"
 
 
 @dataclass(frozen=True)
 class Way:
     name: str
-    transport: str  # "unix" or "tcp", what the programs are told
+    told: Address  # what the programs are told to use
+    listens: Address  # where the server's socket then is
     env: dict[str, str]
 
 
 def ways(lib: Path, sockdir: Path) -> list[Way]:
-    shim = {"LD_PRELOAD": str(lib), "UNSOCK_DIR": str(sockdir), "UNSOCK_ADDR": f"{COVERED}/32"}
+    tcp, unix = Tcp(PORT), Unix(sockdir / f"{PORT}.sock")
+    shim = {"LD_PRELOAD": str(lib), "UNSOCK_DIR": str(sockdir), "UNSOCK_ADDR": UNSOCK_ADDR}
     return [
-        Way("native unix", "unix", {}),
-        Way("unsock", "tcp", shim),
-        Way("unsock, UNSOCK_IP_AT_SOCKET=1", "tcp", {**shim, "UNSOCK_IP_AT_SOCKET": "1"}),
+        Way("native unix", unix, unix, {}),
+        Way("unsock", tcp, unix, shim),
+        Way("unsock, UNSOCK_IP_AT_SOCKET=1", tcp, unix, {**shim, "UNSOCK_IP_AT_SOCKET": "1"}),
+        Way("native TCP", tcp, tcp, {}),
+        Way("unsock, the address not covered (TCP)", tcp, tcp, {**shim, "UNSOCK_ADDR": UNCOVERED_ADDR}),
     ]
 
 
-def address(way: Way, sockdir: Path) -> str:
-    return f"unix:{sockdir}/{PORT}.sock" if way.transport == "unix" else f"tcp:{COVERED}:{PORT}"
-
-
-def wait_for(path: Path, proc: subprocess.Popen[bytes]) -> None:
+def wait_listening(addr: Address, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
-    while not path.exists():
+    while not listening(addr):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"benchmarks.costs: the server did not start ({path})")
+            raise SystemExit(f"benchmarks.costs: the server did not start ({addr})")
         time.sleep(0.05)
 
 
@@ -60,7 +61,7 @@ def run(way: Way, connrate: Path, n: int, sockdir: Path, tool: list[str], out: P
     for f in sockdir.iterdir():
         f.unlink()
     env = {**plain_env(), **way.env}
-    addr = address(way, sockdir)
+    addr = way.told.spec()
 
     def measured(side: str) -> list[str]:
         return [part.replace("{OUT}", str(out / side)) for part in tool]
@@ -68,7 +69,7 @@ def run(way: Way, connrate: Path, n: int, sockdir: Path, tool: list[str], out: P
     server = subprocess.Popen([*measured("server"), str(connrate), "server", addr, "client-first"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for(sockdir / f"{PORT}.sock", server)
+        wait_listening(way.listens, server)
         subprocess.run([*measured("client"), str(connrate), "client", addr, str(n), "client-first"],
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=600)
     finally:

@@ -29,6 +29,11 @@ def test_a_converted_connection_costs_one_system_call_more(counts):
     assert calls(counts, "unsock", "server") == calls(counts, "native unix", "server")
 
 
+def test_the_unconverted_path_makes_no_system_call_more(counts):
+    for side in ("client", "server"):
+        assert calls(counts, "unsock, the address not covered (TCP)", side) == calls(counts, "native TCP", side)
+
+
 def test_the_swap_costs_five_more(counts):
     late = calls(counts, "unsock, UNSOCK_IP_AT_SOCKET=1", "client")
     assert late == {"socket": 2, "fcntl": 2, "dup3": 1, "bind": 1, "connect": 1, "write": 1, "read": 1, "close": 2}
