@@ -213,7 +213,7 @@ CONTENDERS: tuple[Contender, ...] = (
         "unsock-client", "unsock (preload) client, native unix server", Side("unix", NATIVE), Side("tcp", PRELOAD)
     ),
     Contender(
-        "unsock-unconverted", "unsock (preload) on both ends, no rule covering their address (TCP)",
+        "unsock-uncovered", "unsock (preload) on both ends, no rule covering their address (TCP)",
         Side("tcp", PRELOAD_UNCOVERED), Side("tcp", PRELOAD_UNCOVERED),
     ),
     Contender(

@@ -32,7 +32,7 @@ class Goal:
 
 
 CONNECTIONS = ("connrate-client-first", "connrate-server-first", "nginx-conn")
-UNCONVERTED = ("unsock-unconverted",)
+UNCONVERTED = ("unsock-uncovered",)
 
 GOALS = (
     Goal("bulk throughput >= 0.97x native unix", ("bulk",), ("unix",), 0.97, True),
