@@ -130,6 +130,36 @@ static bool ipv4_parse(const char *s, size_t len, uint8_t out[4])
     return true;
 }
 
+/* The host of an "ADDR" or "[ADDR6]" in out, port 0; false if it is neither. */
+static bool host_parse(const char *s, size_t hlen, struct sockaddr_storage *out, socklen_t *outlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (hlen > 2 && s[0] == '[' && s[hlen - 1] == ']') {
+        char host[INET6_ADDRSTRLEN];
+        if (hlen - 2 >= sizeof(host))
+            return false;
+        memcpy(host, s + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        in6->sin6_family = AF_INET6;
+        *outlen = sizeof(*in6);
+        return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    in->sin_family = AF_INET;
+    *outlen = sizeof(*in);
+    return hlen > 0 && ipv4_parse(s, hlen, (uint8_t *)&in->sin_addr);
+}
+
+/* The last "ADDR:" read in this thread and its address: a server's clients
+ * in one process share it, and only their ports differ. */
+static _Thread_local struct {
+    size_t len;
+    char head[INET6_ADDRSTRLEN + 3];
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+} seen;
+
 bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,
                               socklen_t *outlen)
 {
@@ -137,41 +167,33 @@ bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struc
     if (len <= off + 1 + prefix || len > sizeof(*un) || un->sun_path[0] != '\0' ||
         memcmp(un->sun_path + 1, NAME_PREFIX, prefix) != 0)
         return false;
-    const char *s = un->sun_path + 1 + prefix;
+    const char *s = un->sun_path + 1 + prefix; /* "ADDR:PORT/PID" */
     size_t n = len - off - 1 - prefix;
     const char *slash = memchr(s, '/', n);
     if (slash != NULL)
-        n = (size_t)(slash - s); /* "/PID" */
-    const char *colon = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ':')
-            colon = s + i;
-    unsigned long long port;
-    if (colon == NULL || !unsock_digits(colon + 1, (size_t)(s + n - colon - 1), 5, false, 65535, &port))
-        return false;
-    char host[INET6_ADDRSTRLEN + 2];
-    size_t hlen = (size_t)(colon - s);
-    if (hlen == 0 || hlen >= sizeof(host))
-        return false;
-    memcpy(host, s, hlen);
-    host[hlen] = '\0';
-    memset(out, 0, sizeof(*out));
-    if (host[0] == '[' && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+        n = (size_t)(slash - s);
+    const char *colon;
+    if (seen.len != 0 && n > seen.len && memcmp(s, seen.head, seen.len) == 0) {
+        colon = s + seen.len - 1;
+    } else {
+        colon = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (s[i] == ':')
+                colon = s + i;
+        size_t hlen = colon != NULL ? (size_t)(colon - s) : 0;
+        if (colon == NULL || hlen + 1 >= sizeof(seen.head) || !host_parse(s, hlen, &seen.addr, &seen.addr_len)) {
+            seen.len = 0;
             return false;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        *outlen = sizeof(*in6);
-        return true;
+        }
+        memcpy(seen.head, s, hlen + 1);
+        seen.len = hlen + 1;
     }
-    struct sockaddr_in *in = (struct sockaddr_in *)out;
-    if (!ipv4_parse(host, hlen, (uint8_t *)&in->sin_addr))
+    unsigned long long port;
+    if (!unsock_digits(colon + 1, (size_t)(s + n - colon - 1), 5, false, 65535, &port))
         return false;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    *outlen = sizeof(*in);
+    memcpy(out, &seen.addr, sizeof(*out));
+    ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port); /* sin6_port is at the same place */
+    *outlen = seen.addr_len;
     return true;
 }
 

@@ -21,9 +21,27 @@ bool unsock_rule_has_port(const struct unsock_rule *r)
     return false;
 }
 
+/* The last address made in this thread, by template, type and port (a
+ * client connecting to one port again and again asks for the same one each
+ * time); not for templates of the address (%a). */
+static _Thread_local struct {
+    enum unsock_action action;
+    int type;
+    uint16_t port;
+    socklen_t len;
+    char target[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct sockaddr_un un;
+} last;
+
 int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct sockaddr *addr, uint16_t port,
                          struct sockaddr_un *out, socklen_t *outlen)
 {
+    if (last.len != 0 && last.action == r->action && last.type == type && last.port == port &&
+        strcmp(last.target, r->target) == 0) {
+        *out = last.un;
+        *outlen = last.len;
+        return 0;
+    }
     out->sun_family = AF_UNIX;
     size_t used = r->action == ACT_ABSTRACT ? 1 : 0, cap = sizeof(out->sun_path) - (used ? 0 : 1);
     out->sun_path[0] = '\0';
@@ -54,6 +72,11 @@ int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct soc
     if (used < sizeof(out->sun_path))
         out->sun_path[used] = '\0';
     *outlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + used + (r->action == ACT_PATH ? 1 : 0));
+    if (strstr(r->target, "%a") == NULL && strlen(r->target) < sizeof(last.target)) {
+        last.action = r->action, last.type = type, last.port = port, last.len = *outlen;
+        strcpy(last.target, r->target);
+        last.un = *out;
+    }
     return 0;
 }
 

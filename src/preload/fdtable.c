@@ -125,10 +125,51 @@ bool unsock_fd_connecting(int fd)
     return connecting;
 }
 
+/* Descriptions freed in this thread, for the next ones it makes (a socket
+ * per connection would cost a malloc and a free each); freed with the
+ * thread. */
+#define SPARES 4
+struct spares {
+    size_t n;
+    struct usock *v[SPARES];
+};
+static pthread_key_t spares_key;
+static bool have_spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+
+static void spares_free(void *p)
+{
+    struct spares *sp = p;
+    for (size_t i = 0; i < sp->n; i++)
+        free(sp->v[i]);
+    free(sp);
+}
+
+static void spares_key_make(void)
+{
+    have_spares_key = pthread_key_create(&spares_key, spares_free) == 0;
+}
+
+/* This thread's spares; made if make and not there yet. NULL if none. */
+static struct spares *spares(bool make)
+{
+    pthread_once(&spares_once, spares_key_make);
+    if (!have_spares_key)
+        return NULL;
+    struct spares *sp = pthread_getspecific(spares_key);
+    if (sp == NULL && make && (sp = calloc(1, sizeof(*sp))) != NULL && pthread_setspecific(spares_key, sp) != 0) {
+        free(sp);
+        sp = NULL;
+    }
+    return sp;
+}
+
 struct usock *unsock_sock_new(int family, int type)
 {
-    struct usock *s = calloc(1, sizeof(*s));
+    struct spares *sp = spares(false);
+    struct usock *s = sp != NULL && sp->n > 0 ? sp->v[--sp->n] : malloc(sizeof(*s));
     if (s != NULL) {
+        memset(s, 0, sizeof(*s));
         s->family = family;
         s->type = type;
     }
@@ -150,7 +191,11 @@ void unsock_sock_free(struct usock *s)
 {
     free(s->opts);
     free(s->peers);
-    free(s);
+    struct spares *sp = spares(true);
+    if (sp != NULL && sp->n < SPARES)
+        sp->v[sp->n++] = s;
+    else
+        free(s);
 }
 
 /* Forget what the program did to the descriptor's previous file. */
