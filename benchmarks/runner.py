@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .contenders import PRELOAD, Address, Contender, Launcher, Setting, Side, SocatProxy, Tcp, Unix, plain_env
+from .contenders import NATIVE, PRELOAD, Address, Contender, Launcher, Setting, Side, SocatProxy, Tcp, Unix, plain_env
 from .procs import Background, Ports, RunFailed, run_client, server_address
 from .workloads import Metric, RunCtx, Sizes, Workload
 
@@ -147,12 +147,13 @@ def start_proxy(proxy: SocatProxy, server_at: Address, ports: Ports, ctx: RunCtx
 
 
 def call_variants(contenders: Sequence[Contender]) -> list[CallVariant]:
-    """A column per contender whose two sides are the same and that has no
-    proxy, plus the preload engine on sockets it does not convert."""
+    """A column per contender whose two sides are the same, that has no
+    proxy and that converts or is a baseline, plus the preload engine on
+    sockets it does not convert (the uncovered contender's per-call cost)."""
     out = [
         CallVariant(c.name, c.title, c.server.launcher, c.server.transport)
         for c in contenders
-        if c.proxy is None and c.server == c.client
+        if c.proxy is None and c.server == c.client and (c.server.launcher.converts or c.server.launcher == NATIVE)
     ]
     if any(v.launcher == PRELOAD for v in out):
         out.append(CallVariant("unsock-unconverted", "unsock (preload), unix sockets it does not convert",
