@@ -23,13 +23,11 @@ static struct sockaddr_storage address(const char *ip, int port, socklen_t *len)
         memcpy(&a, &in, sizeof(in));
         *len = sizeof(in);
     } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a;
         char mapped[64];
         snprintf(mapped, sizeof(mapped), "::ffff:%s", ip);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        CHECK(inet_pton(AF_INET6, mapped, &in6->sin6_addr) == 1, "bad address %s", mapped);
-        *len = sizeof(*in6);
+        struct sockaddr_in6 in6 = inet6_addr_port(mapped, port);
+        memcpy(&a, &in6, sizeof(in6));
+        *len = sizeof(in6);
     }
     return a;
 }

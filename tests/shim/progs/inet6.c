@@ -9,16 +9,6 @@
 
 #include <netinet/tcp.h>
 
-static struct sockaddr_in6 inet6_addr_port(const char *ip, int port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof(a));
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons((uint16_t)port);
-    CHECK(inet_pton(AF_INET6, ip, &a.sin6_addr) == 1, "bad address %s", ip);
-    return a;
-}
-
 static int option(int fd, int level, int name)
 {
     int v = -1;

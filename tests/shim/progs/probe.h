@@ -55,6 +55,16 @@ static inline struct sockaddr_in inet_addr_port(const char *ip, int port)
     return a;
 }
 
+static inline struct sockaddr_in6 inet6_addr_port(const char *ip, int port)
+{
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    CHECK(inet_pton(AF_INET6, ip, &a.sin6_addr) == 1, "bad address %s", ip);
+    return a;
+}
+
 static inline struct sockaddr_un unix_addr(const char *path)
 {
     struct sockaddr_un a;
