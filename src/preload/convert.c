@@ -43,6 +43,21 @@ int unsock_install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
+void unsock_describe_bound(struct usock *s, const struct unsock_query *q, const struct unsock_plan *p, uint16_t port)
+{
+    unsock_describe(s, q, port != 0 ? port : unsock_pseudo_port());
+    if (q->addr->sa_family == AF_INET6) {
+        /* As the kernel does, a bind to one IPv6 address (not :: and not
+         * IPv4-mapped) makes the socket IPv6-only. */
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)q->addr)->sin6_addr;
+        int only = !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
+        if (only)
+            unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
+    }
+    if (p->kind == PLAN_UNIX && p->un.sun_path[0] != '\0')
+        snprintf(s->path, sizeof(s->path), "%s", p->un.sun_path); /* found by listener_at() */
+}
+
 /* The new socket of `domain` for fd, described by a new *out; -1 on error.
  * Any descriptor number can come back, 0 included. */
 static int prepare(int fd, const struct unsock_query *q, int domain, struct usock **out)
@@ -157,17 +172,7 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
         abandon(tmp, s);
         return -1;
     }
-    unsock_describe(s, q, port != 0 ? port : unsock_pseudo_port());
-    if (q->addr->sa_family == AF_INET6) {
-        /* As the kernel does, a bind to one IPv6 address (not :: and not
-         * IPv4-mapped) makes the socket IPv6-only. */
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)q->addr)->sin6_addr;
-        int only = !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
-        if (only)
-            unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
-    }
-    if (p->kind == PLAN_UNIX && p->un.sun_path[0] != '\0')
-        snprintf(s->path, sizeof(s->path), "%s", p->un.sun_path); /* found by listener_at() */
+    unsock_describe_bound(s, q, p, port);
     if (unsock_install(tmp, fd, s, p->kind == PLAN_UNIX && p->owns_file ? p->un.sun_path : NULL) != 0)
         return -1;
     char note[48] = "";

@@ -14,6 +14,12 @@
  * and owned_path removed. */
 int unsock_install(int tmp, int fd, struct usock *s, const char *owned_path);
 
+/* What the socket s bound by p for q shows: its address at port (the plan's
+ * port after the bind; 0 for an abstract name, which gets a pseudo port),
+ * IPv6-only as the kernel makes it, and the path listener_at() finds it by.
+ * Lock held, or s not yet attached to a descriptor. */
+void unsock_describe_bound(struct usock *s, const struct unsock_query *q, const struct unsock_plan *p, uint16_t port);
+
 /* Carry out p (PLAN_UNIX, PLAN_BLACKHOLE or PLAN_RECORD) for q on fd and
  * write its decision log line. For a send this converts the socket (an
  * implicit bind) and leaves the sending to the caller. 0, or -1 with

@@ -2,6 +2,7 @@
 
 #include "addr.h"
 #include "carry.h"
+#include "convert.h"
 #include "fdswap.h"
 #include "fdtable.h"
 #include "log.h"
@@ -15,9 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -136,20 +135,9 @@ static int early_bind(int fd, const struct unsock_query *q, struct unsock_plan *
     }
     struct usock *s = lock_early(fd);
     if (s != NULL) {
-        unsock_describe(s, q, p->port != 0 ? p->port : unsock_pseudo_port());
-        if (q->addr->sa_family == AF_INET6) {
-            /* As the kernel does, a bind to one IPv6 address (not :: and not
-             * IPv4-mapped) makes the socket IPv6-only. */
-            const struct in6_addr *a = &((const struct sockaddr_in6 *)q->addr)->sin6_addr;
-            int only = !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_V4MAPPED(a);
-            if (only)
-                unsock_opt_store(s, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
-        }
-        if (p->un.sun_path[0] != '\0') {
-            snprintf(s->path, sizeof(s->path), "%s", p->un.sun_path); /* found by listener_at() */
-            if (p->owns_file)
-                unsock_sock_own_file_locked(s, fd, p->un.sun_path);
-        }
+        unsock_describe_bound(s, q, p, p->port);
+        if (p->owns_file)
+            unsock_sock_own_file_locked(s, fd, p->un.sun_path);
         unsock_fd_settle_locked(fd, s);
         unsock_unlock();
     }
@@ -177,19 +165,11 @@ int unsock_early_materialize(int fd)
     int family = s->family, type = s->type;
     uint64_t touched = unsock_fd_touched(fd);
     int ip = unsock_real.socket(family, type | SOCK_CLOEXEC, s->protocol);
-    int fl = ip >= 0 ? unsock_real.fcntl(fd, F_GETFL) : -1;
-    if (fl >= 0) {
+    if (ip >= 0)
         touched |= unsock_carry_back(fd, ip, s, touched); /* what a later swap carries from the IP socket */
-        if ((fl & O_NONBLOCK) && unsock_real.fcntl(ip, F_SETFL, O_NONBLOCK) != 0)
-            fl = -1;
-    }
     unsock_unlock();
-    if (fl >= 0 && (touched & UNSOCK_TOUCHED_ASYNC) && unsock_swap_copy_owner(fd, ip) != 0)
-        fl = -1;
     /* O_ASYNC and the epoll registration follow the descriptor, as in any swap. */
-    if (fl < 0 || unsock_swap_install(ip, fd) != 0) {
-        if (ip >= 0 && fl < 0)
-            unsock_close_keep_errno(ip);
+    if (ip < 0 || unsock_swap_carry_flags(fd, ip, touched) != 0 || unsock_swap_install(ip, fd) != 0) {
         unsock_debug("fd %d: no IP socket for it: %s", fd, strerror(errno));
         return -1;
     }
@@ -226,17 +206,6 @@ void unsock_early_materialize_inherited(void)
     }
 }
 
-/* Read the kernel's answer from a fresh IP socket of s's kind. */
-static int fresh_ip_answer(const struct usock *s, int level, int name, void *val, socklen_t *len)
-{
-    int ip = unsock_real.socket(s->family, s->type | SOCK_CLOEXEC, s->protocol);
-    if (ip < 0)
-        return -1;
-    int r = unsock_real.getsockopt(ip, level, name, val, len);
-    unsock_close_keep_errno(ip);
-    return r;
-}
-
 int unsock_early_getsockopt(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
 {
     if (level != SOL_SOCKET)
@@ -258,7 +227,7 @@ int unsock_early_getsockopt(struct usock *s, int fd, int level, int name, void *
         /* Sizes set by the program read back alike; unix sockets' defaults are not TCP's. */
         if (unsock_fd_touched(fd) & unsock_carry_bit(level, name))
             return 1;
-        return fresh_ip_answer(s, level, name, val, len);
+        return unsock_opt_fresh(s, level, name, val, len);
     default:
         return unsock_carry_same_on_unix(level, name) ? 1 : UNSOCK_EARLY_NEEDS_IP;
     }

@@ -19,7 +19,7 @@ int unsock_socket_type(int fd)
     return type;
 }
 
-int unsock_swap_copy_owner(int from, int to)
+static int copy_owner(int from, int to)
 {
     struct f_owner_ex owner;
     if (unsock_real.fcntl(from, F_GETOWN_EX, &owner) != 0)
@@ -32,28 +32,26 @@ int unsock_swap_copy_owner(int from, int to)
     return 0;
 }
 
-int unsock_swap_prepare(int fd, struct usock *s, int domain)
+int unsock_swap_carry_flags(int fd, int tmp, uint64_t touched)
 {
     int fl = unsock_real.fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -1;
+    /* O_ASYNC waits for unsock_swap_install(): the kernel records the
+     * descriptor number with it and reports it as si_fd in the signal. */
+    if (fl >= 0 && (!(touched & UNSOCK_TOUCHED_ASYNC) || copy_owner(fd, tmp) == 0) &&
+        (!(fl & O_NONBLOCK) || unsock_real.fcntl(tmp, F_SETFL, O_NONBLOCK) == 0))
+        return 0;
+    unsock_close_keep_errno(tmp);
+    return -1;
+}
+
+int unsock_swap_prepare(int fd, struct usock *s, int domain)
+{
     int tmp = unsock_real.socket(domain, s->type | SOCK_CLOEXEC, 0);
     if (tmp < 0)
         return -1;
     uint64_t touched = unsock_fd_touched(fd);
     unsock_carry(fd, tmp, s, touched);
-    if ((touched & UNSOCK_TOUCHED_ASYNC) && unsock_swap_copy_owner(fd, tmp) != 0)
-        goto fail;
-    /* O_ASYNC waits for unsock_swap_install(): the kernel records the
-     * descriptor number with it and reports it as si_fd in the signal. */
-    if ((fl & O_NONBLOCK) != 0 && unsock_real.fcntl(tmp, F_SETFL, O_NONBLOCK) != 0)
-        goto fail;
-    return tmp;
-fail:;
-    int saved = errno;
-    unsock_real.close(tmp);
-    errno = saved;
-    return -1;
+    return unsock_swap_carry_flags(fd, tmp, touched) == 0 ? tmp : -1;
 }
 
 int unsock_swap_install(int tmp, int fd)

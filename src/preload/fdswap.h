@@ -18,8 +18,9 @@ int unsock_socket_type(int fd);
  * recorded in s for emulation. -1 on error. */
 int unsock_swap_prepare(int fd, struct usock *s, int domain);
 
-/* fd's owner and signal (F_SETOWN_EX, F_SETSIG) set on `to` as well. */
-int unsock_swap_copy_owner(int from, int to);
+/* fd's O_NONBLOCK, and its owner and signal if touched says the program set
+ * them, set on tmp as well; on failure tmp is closed and -1 returned. */
+int unsock_swap_carry_flags(int fd, int tmp, uint64_t touched);
 
 /* Put tmp in place of fd, keeping fd's number, FD_CLOEXEC, O_ASYNC and
  * epoll registration; closes tmp. */

@@ -63,7 +63,17 @@ int unsock_opt_store(struct usock *s, int level, int name, const void *val, sock
 
 static int scratch_socket(const struct usock *s)
 {
-    return unsock_real.socket(s->family, s->type | SOCK_CLOEXEC, 0);
+    return unsock_real.socket(s->family, s->type | SOCK_CLOEXEC, s->protocol);
+}
+
+int unsock_opt_fresh(const struct usock *s, int level, int name, void *val, socklen_t *len)
+{
+    int scratch = scratch_socket(s);
+    if (scratch < 0)
+        return -1;
+    int r = unsock_real.getsockopt(scratch, level, name, val, len);
+    unsock_close_keep_errno(scratch);
+    return r;
 }
 
 /* Switches whose value is any int: stored without asking the kernel, as
@@ -180,12 +190,7 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
     struct unsock_opt *o = find(s, level, name);
     if (o != NULL)
         return unsock_copy_out(val, len, o->val, o->len, false);
-    int scratch = scratch_socket(s);
-    if (scratch < 0)
-        return -1;
-    int r = unsock_real.getsockopt(scratch, level, name, val, len);
-    unsock_close_keep_errno(scratch);
-    return r;
+    return unsock_opt_fresh(s, level, name, val, len);
 }
 
 static int int_out(void *val, socklen_t *len, int v)

@@ -23,6 +23,10 @@ bool unsock_opt_emulated(int level, int name);
 int unsock_opt_set(struct usock *s, int level, int name, const void *val, socklen_t len);
 int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
+/* getsockopt as a fresh IP socket of s's family, type and protocol answers
+ * it (a scratch socket's): the defaults of options never set. */
+int unsock_opt_fresh(const struct usock *s, int level, int name, void *val, socklen_t *len);
+
 /* getsockopt on a converted socket at any level (lock held): as getsockopt,
  * or 1 when the option is the unix socket's own, for the kernel to answer. */
 int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
