@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.shim.conftest import COVERED
+from tests.shim.test_ipv6 import IS_UNIX
 
 
 @pytest.mark.parametrize("family", ["inet", "inet6"])
@@ -26,17 +27,12 @@ def test_a_socket_before_its_address_is_tcp_s(unsock, cprog, family):
 def test_prediction_follows_what_the_last_connect_became(unsock):
     """A socket is made early while the last stream connect of its family was converted; after
     one left alone (an address no rule covers), the next socket is the IP one from the start."""
-    out = unsock.py(f"""
-import os, socket
-def early(s):
-    ino = str(os.fstat(s.fileno()).st_ino)
-    with open("/proc/net/unix") as f:
-        return any(line.split()[6] == ino for line in list(f)[1:] if len(line.split()) > 6)
+    out = unsock.py(IS_UNIX + f"""
 l = socket.socket(); l.bind(("{COVERED}", 0)); l.listen()
 seen = []
 for target in [l.getsockname(), ("127.0.0.1", 9), ("127.0.0.1", 9), l.getsockname(), l.getsockname()]:
     s = socket.socket()
-    seen.append(early(s))
+    seen.append(is_unix(s))
     s.connect_ex(target)
     s.close()
 print(*seen)
