@@ -67,7 +67,8 @@ int unsock_early_socket(int domain, int type, int protocol)
 {
     int f = family_index(domain);
     if (f < 0 || (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM ||
-        (protocol != 0 && protocol != IPPROTO_TCP) || !atomic_load_explicit(&predicted[f], memory_order_relaxed))
+        (protocol != 0 && protocol != IPPROTO_TCP) || !atomic_load_explicit(&predicted[f], memory_order_relaxed) ||
+        unsock_fd_nested())
         return -2;
     struct usock *s = unsock_sock_new(domain, SOCK_STREAM);
     if (s == NULL)

@@ -2,12 +2,15 @@
 
 #include "fdslot.h"
 
+#include "deferred.h"
+
 #include "log.h"
 #include "real.h"
 #include "owned.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +19,64 @@
 _Atomic(struct slot *) unsock_chunks[NCHUNKS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Non-zero while this thread is inside the table (taking or holding its
+ * lock, or reusing its spare descriptions): a call that finds it set comes
+ * from a signal handler that interrupted the shim on this thread, and must
+ * neither take the lock nor touch what the interrupted code is changing.
+ * Such a call does the real operation at once and leaves the bookkeeping
+ * to the interrupted code (deferred.h), which does it before it returns. */
+static _Thread_local volatile sig_atomic_t busy;
+
+bool unsock_fd_nested(void)
+{
+    return busy != 0;
+}
+
+void unsock_busy_enter(void)
+{
+    busy++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+void unsock_busy_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    busy--;
+}
+
+static void apply_deferred_locked(void);
+
 void unsock_lock(void)
 {
+    unsock_busy_enter();
     pthread_mutex_lock(&lock);
 }
 
 void unsock_unlock(void)
 {
-    pthread_mutex_unlock(&lock);
+    for (;;) {
+        apply_deferred_locked();
+        pthread_mutex_unlock(&lock);
+        unsock_busy_leave();
+        /* A handler that ran after the last look deferred something too. */
+        if (busy != 0 || !unsock_deferred_any())
+            return;
+        unsock_busy_enter();
+        pthread_mutex_lock(&lock);
+    }
 }
 
 /* Held across fork(), so that the child never inherits a lock held. */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&lock);
+    unsock_lock();
     unsock_owned_lock();
 }
 
 static void fork_done(void)
 {
     unsock_owned_unlock();
-    pthread_mutex_unlock(&lock);
+    unsock_unlock();
 }
 
 static atomic_int cached_pid; /* 0: not known yet */
@@ -79,7 +119,7 @@ struct slot *unsock_slot_get_locked(int fd)
 struct slot *unsock_slot_get(int fd)
 {
     struct slot *s = unsock_slot_peek(fd);
-    if (s == NULL) {
+    if (s == NULL && !unsock_fd_nested()) {
         unsock_lock();
         s = unsock_slot_get_locked(fd);
         unsock_unlock();
@@ -106,7 +146,8 @@ int unsock_fd_converted_type(int fd)
 
 struct usock *unsock_fd_lock(int fd)
 {
-    if (!unsock_fd_converted(fd))
+    /* Nested in the shim (a signal handler): the socket as the kernel has it. */
+    if (!unsock_fd_converted(fd) || unsock_fd_nested())
         return NULL;
     unsock_lock();
     struct usock *sock = atomic_load_explicit(&unsock_slot_peek(fd)->sock, memory_order_relaxed);
@@ -126,23 +167,34 @@ bool unsock_fd_connecting(int fd)
 }
 
 /* Descriptions freed in this thread, for the next ones it makes (a socket
- * per connection would cost a malloc and a free each); freed with the
- * thread. */
+ * per connection would cost a malloc and a free each). A description is
+ * freed by close, which a signal handler may call, so freeing never calls
+ * free(): what the spares cannot hold goes on a list that the next
+ * unsock_sock_new() frees, and a spare's own buffers are freed when it is
+ * used again. The key only frees the spares with the thread. */
 #define SPARES 4
-struct spares {
+static _Thread_local struct spares {
     size_t n;
     struct usock *v[SPARES];
-};
+    bool keyed;
+} spares;
 static pthread_key_t spares_key;
 static bool have_spares_key;
 static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+static _Atomic(struct usock *) retired; /* linked by owned_next */
+
+static void free_sock(struct usock *s)
+{
+    free(s->opts);
+    free(s->peers);
+    free(s);
+}
 
 static void spares_free(void *p)
 {
     struct spares *sp = p;
-    for (size_t i = 0; i < sp->n; i++)
-        free(sp->v[i]);
-    free(sp);
+    while (sp->n > 0)
+        free_sock(sp->v[--sp->n]);
 }
 
 static void spares_key_make(void)
@@ -150,30 +202,53 @@ static void spares_key_make(void)
     have_spares_key = pthread_key_create(&spares_key, spares_free) == 0;
 }
 
-/* This thread's spares; made if make and not there yet. NULL if none. */
-static struct spares *spares(bool make)
+static void free_retired(void)
 {
-    pthread_once(&spares_once, spares_key_make);
-    if (!have_spares_key)
-        return NULL;
-    struct spares *sp = pthread_getspecific(spares_key);
-    if (sp == NULL && make && (sp = calloc(1, sizeof(*sp))) != NULL && pthread_setspecific(spares_key, sp) != 0) {
-        free(sp);
-        sp = NULL;
+    struct usock *s = atomic_exchange_explicit(&retired, NULL, memory_order_acquire);
+    while (s != NULL) {
+        struct usock *next = s->owned_next;
+        free_sock(s);
+        s = next;
     }
-    return sp;
 }
 
 struct usock *unsock_sock_new(int family, int type)
 {
-    struct spares *sp = spares(false);
-    struct usock *s = sp != NULL && sp->n > 0 ? sp->v[--sp->n] : malloc(sizeof(*s));
+    if (atomic_load_explicit(&retired, memory_order_relaxed) != NULL)
+        free_retired();
+    unsock_busy_enter();
+    struct usock *s = spares.n > 0 ? spares.v[--spares.n] : NULL;
+    unsock_busy_leave();
     if (s != NULL) {
-        memset(s, 0, sizeof(*s));
-        s->family = family;
-        s->type = type;
+        free(s->opts);
+        free(s->peers);
+    } else if ((s = malloc(sizeof(*s))) == NULL) {
+        return NULL;
     }
+    memset(s, 0, sizeof(*s));
+    s->family = family;
+    s->type = type;
     return s;
+}
+
+void unsock_sock_free(struct usock *s)
+{
+    unsock_busy_enter();
+    bool kept = spares.n < SPARES;
+    if (kept)
+        spares.v[spares.n++] = s;
+    unsock_busy_leave();
+    if (kept) {
+        if (!spares.keyed && !unsock_fd_nested()) {
+            pthread_once(&spares_once, spares_key_make);
+            spares.keyed = have_spares_key && pthread_setspecific(spares_key, &spares) == 0;
+        }
+        return;
+    }
+    s->owned_next = atomic_load_explicit(&retired, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&retired, &s->owned_next, s, memory_order_release,
+                                                  memory_order_relaxed))
+        ;
 }
 
 /* Drop one reference; the last one of a file owner may remove the file,
@@ -185,17 +260,6 @@ static struct usock *sock_unref_locked(struct usock *s)
         return NULL;
     unsock_owned_forget_locked(s);
     return s;
-}
-
-void unsock_sock_free(struct usock *s)
-{
-    free(s->opts);
-    free(s->peers);
-    struct spares *sp = spares(true);
-    if (sp != NULL && sp->n < SPARES)
-        sp->v[sp->n++] = s;
-    else
-        free(s);
 }
 
 /* Forget what the program did to the descriptor's previous file. */
@@ -274,8 +338,38 @@ static void slot_forget_fd(int fd)
         slot_forget(slot);
 }
 
+/* A change made by a signal handler while this thread is in the table. */
+static void defer(enum unsock_deferred_kind kind, int fd, int from)
+{
+    struct slot *slot = unsock_slot_peek(fd);
+    struct unsock_deferred d = {.kind = kind, .fd = fd, .from = from,
+                                .gen = slot ? atomic_load_explicit(&slot->gen, memory_order_acquire) : 0};
+    unsock_defer(&d);
+}
+
+/* Unless the interrupted code changed the descriptor since. Lock held. */
+static void apply_deferred_locked(void)
+{
+    struct unsock_deferred d;
+    while (unsock_deferred_take(&d)) {
+        struct slot *slot = unsock_slot_peek(d.fd);
+        if (slot == NULL ? d.kind == DEFER_GONE : atomic_load_explicit(&slot->gen, memory_order_relaxed) != d.gen)
+            continue;
+        struct slot *from = d.kind == DEFER_DUP ? unsock_slot_peek(d.from) : NULL;
+        unsock_fd_set_locked(d.fd, from ? atomic_load_explicit(&from->sock, memory_order_relaxed) : NULL);
+        if ((slot = unsock_slot_peek(d.fd)) != NULL)
+            unsock_deferred_applied(d.fd, d.gen, atomic_load_explicit(&slot->gen, memory_order_relaxed));
+    }
+}
+
 int unsock_fd_close(int fd, int (*do_close)(int))
 {
+    if (unsock_fd_nested()) {
+        int ret = do_close(fd);
+        if (ret == 0 || errno != EBADF)
+            defer(DEFER_GONE, fd, -1);
+        return ret;
+    }
     struct usock *s = NULL;
     /* Closing a descriptor that was never converted takes no lock. */
     if (!unsock_fd_converted(fd)) {
@@ -302,6 +396,8 @@ int unsock_fd_close(int fd, int (*do_close)(int))
 void unsock_fd_created(int fd, int domain, int type)
 {
     unsock_fd_set(fd, NULL);
+    if (unsock_fd_nested())
+        return;
     if (domain != AF_INET && domain != AF_INET6)
         return;
     struct slot *slot = unsock_slot_get(fd);
@@ -320,6 +416,10 @@ int unsock_fd_created_type(int fd, int *domain)
 
 void unsock_fd_set(int fd, struct usock *s)
 {
+    if (unsock_fd_nested()) { /* nested calls convert nothing: s is NULL */
+        defer(DEFER_GONE, fd, -1);
+        return;
+    }
     if (s == NULL && !unsock_fd_converted(fd)) {
         slot_forget_fd(fd);
         return;
@@ -331,6 +431,10 @@ void unsock_fd_set(int fd, struct usock *s)
 
 void unsock_fd_dup(int oldfd, int newfd)
 {
+    if (unsock_fd_nested()) {
+        defer(DEFER_DUP, newfd, oldfd);
+        return;
+    }
     if (!unsock_fd_converted(oldfd) && !unsock_fd_converted(newfd)) {
         uint64_t touched = unsock_fd_touched(oldfd);
         slot_forget_fd(newfd);

@@ -13,6 +13,16 @@
 void unsock_lock(void);
 void unsock_unlock(void);
 
+/* Whether this thread is inside the fd table: a call that finds it so
+ * comes from a signal handler that interrupted the shim, and acts on the
+ * socket as the kernel has it, converting nothing (README, "Signals"). */
+bool unsock_fd_nested(void);
+
+/* Around the shim's own non-reentrant sections outside the table's lock
+ * (which counts itself): calls nested in them defer, as above. */
+void unsock_busy_enter(void);
+void unsock_busy_leave(void);
+
 /* Install the fork handlers. Called once from unsock_init(). */
 void unsock_fdtable_init(void);
 

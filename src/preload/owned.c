@@ -4,7 +4,6 @@
 #include "sockfile.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -14,18 +13,18 @@ static struct usock *owned_head; /* under the fd table's lock */
  * one closed its last copy. The last holder may not be allowed to remove
  * the file (nginx's workers run as another user than the master that bound
  * it), so this process tries again when it exits. A leaf lock of its own:
- * files are added with or without the main lock held. */
+ * files are added with or without the main lock held, by close too, which
+ * a signal handler may call: a fixed pool, no malloc. */
 #define PENDING_MAX 256
 struct pending {
-    struct pending *next;
+    bool used;
     dev_t file_dev;
     ino_t file_ino, sock_ino;
     int type;
     char path[UNSOCK_SUN_PATH_MAX + 1];
 };
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending *pending_head;
-static unsigned pending_count;
+static struct pending pending[PENDING_MAX];
 
 void unsock_owned_forget_locked(struct usock *s)
 {
@@ -40,23 +39,16 @@ void unsock_owned_forget_locked(struct usock *s)
 
 static void pending_add(const struct usock *s)
 {
-    struct pending *p = malloc(sizeof(*p));
-    if (p == NULL)
-        return; /* the file stays, to be replaced as stale by the next bind */
-    p->file_dev = s->file_dev;
-    p->file_ino = s->file_ino;
-    p->sock_ino = s->sock_ino;
-    p->type = s->type;
-    memcpy(p->path, s->path, sizeof(p->path));
-    pthread_mutex_lock(&pending_lock);
-    if (pending_count < PENDING_MAX) {
-        p->next = pending_head;
-        pending_head = p;
-        pending_count++;
-        p = NULL;
+    unsock_owned_lock();
+    for (struct pending *p = pending; p < pending + PENDING_MAX; p++) {
+        if (!p->used) { /* else the file stays, to be replaced as stale by the next bind */
+            *p = (struct pending){.used = true, .file_dev = s->file_dev, .file_ino = s->file_ino,
+                                  .sock_ino = s->sock_ino, .type = s->type};
+            memcpy(p->path, s->path, sizeof(p->path));
+            break;
+        }
     }
-    pthread_mutex_unlock(&pending_lock);
-    free(p);
+    unsock_owned_unlock();
 }
 
 void unsock_sock_finish(struct usock *s)
@@ -93,25 +85,24 @@ bool unsock_owned_any(void)
 
 void unsock_owned_lock(void)
 {
+    unsock_busy_enter();
     pthread_mutex_lock(&pending_lock);
 }
 
 void unsock_owned_unlock(void)
 {
     pthread_mutex_unlock(&pending_lock);
+    unsock_busy_leave();
 }
 
 void unsock_owned_exit(void)
 {
-    pthread_mutex_lock(&pending_lock);
-    struct pending *p = pending_head;
-    pending_head = NULL;
-    pending_count = 0;
-    pthread_mutex_unlock(&pending_lock);
-    while (p != NULL) {
-        struct pending *next = p->next;
-        unsock_sockfile_release(p->path, p->file_dev, p->file_ino, p->sock_ino, p->type);
-        free(p);
-        p = next;
+    for (struct pending *p = pending; p < pending + PENDING_MAX; p++) {
+        unsock_owned_lock();
+        struct pending mine = *p;
+        p->used = false;
+        unsock_owned_unlock();
+        if (mine.used)
+            unsock_sockfile_release(mine.path, mine.file_dev, mine.file_ino, mine.sock_ino, mine.type);
     }
 }

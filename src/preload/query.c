@@ -23,7 +23,7 @@ int unsock_query_fd(enum unsock_call call, int fd, const struct sockaddr *addr, 
                     struct unsock_query *q, struct sockaddr_un *peer)
 {
     *q = (struct unsock_query){.call = call, .addr = addr, .len = len};
-    if (!unsock_plan_may_match(&unsock_ruleset, addr, len))
+    if (!unsock_plan_may_match(&unsock_ruleset, addr, len) || unsock_fd_nested())
         return 0;
     q->type = unsock_fd_converted_type(fd);
     if (q->type & UNSOCK_EARLY) { /* planned as the IP socket it stands for */

@@ -18,40 +18,81 @@
 #define UNIX_FLAG_LISTENING 0x10000u
 #define UNIX_STATE_UNCONNECTED 1u
 
+/* The next field of a /proc/net/unix line at *p (end e) as a number in
+ * base, *p moved past it and the spaces after it; false if none. */
+static bool field(const char **p, const char *e, unsigned base, unsigned long long *out)
+{
+    const char *q = *p;
+    unsigned long long v = 0;
+    for (; q < e && *q != ' '; q++) {
+        unsigned d = *q >= '0' && *q <= '9' ? (unsigned)(*q - '0')
+                   : (*q | 0x20) >= 'a' && (*q | 0x20) <= 'f' ? (unsigned)((*q | 0x20) - 'a' + 10) : 99;
+        if (d >= base)
+            return false;
+        v = v * base + d;
+    }
+    if (q == *p)
+        return false;
+    while (q < e && *q == ' ')
+        q++;
+    *p = q;
+    *out = v;
+    return true;
+}
+
+/* Whether one line of /proc/net/unix (without its newline) is the socket
+ * sought. */
+static bool line_matches(const char *line, const char *e, ino_t ino, const char *path, size_t plen)
+{
+    const char *p = line;
+    unsigned long long skip, flags, type, state, i;
+    /* Num: RefCount Protocol Flags Type St Inode [Path] */
+    while (p < e && *p != ' ')
+        p++;
+    while (p < e && *p == ' ')
+        p++;
+    if (!field(&p, e, 16, &skip) || !field(&p, e, 16, &skip) || !field(&p, e, 16, &flags) ||
+        !field(&p, e, 16, &type) || !field(&p, e, 16, &state) || !field(&p, e, 10, &i))
+        return false;
+    if (ino != 0 && i == (unsigned long long)ino)
+        return true;
+    bool serving = (flags & UNIX_FLAG_LISTENING) != 0 || state == UNIX_STATE_UNCONNECTED || type == SOCK_DGRAM;
+    /* The path is the rest of the line; it may contain spaces. */
+    return serving && path != NULL && (size_t)(e - p) == plen && plen > 0 && memcmp(p, path, plen) == 0;
+}
+
 /* Is a unix socket with inode ino, or serving path, open anywhere in our
  * network namespace? Either key may be omitted (0 / NULL). Accepted
  * connections carry their listener's path too, so for connection types
- * only a listening socket, or one bound but not yet listening, serves it. */
+ * only a listening socket, or one bound but not yet listening, serves it.
+ * Read with plain system calls into a buffer on the stack: a close in a
+ * signal handler may get here. */
 static bool unix_socket_listed(ino_t ino, const char *path)
 {
-    FILE *f = fopen("/proc/net/unix", "re");
-    if (f == NULL)
+    int fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return true; /* cannot tell: assume it is */
-    char *line = NULL;
-    size_t cap = 0, plen = path ? strlen(path) : 0;
-    bool found = false;
+    char buf[8192];
+    size_t have = 0, plen = path ? strlen(path) : 0;
+    bool found = false, first = true;
     ssize_t n;
-    while (!found && (n = getline(&line, &cap, f)) > 0) {
-        unsigned long long i;
-        unsigned flags, type, state;
-        int at = 0;
-        if (sscanf(line, "%*s %*s %*s %x %x %x %llu %n", &flags, &type, &state, &i, &at) != 4)
-            continue;
-        if (ino != 0 && i == (unsigned long long)ino)
-            found = true;
-        bool serving = (flags & UNIX_FLAG_LISTENING) != 0 || state == UNIX_STATE_UNCONNECTED ||
-                       type == SOCK_DGRAM;
-        if (!serving)
-            continue;
-        /* The path is the rest of the line; it may contain spaces. */
-        size_t len = (size_t)n - (size_t)at;
-        if (len > 0 && line[n - 1] == '\n')
-            len--;
-        if (path != NULL && at > 0 && len == plen && memcmp(line + at, path, plen) == 0)
-            found = true;
+    while (!found && (n = unsock_real.read(fd, buf + have, sizeof(buf) - have)) > 0) {
+        have += (size_t)n;
+        char *line = buf, *nl;
+        while (!found && (nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+            if (!first) /* the first line names the columns */
+                found = line_matches(line, nl, ino, path, plen);
+            first = false;
+            line = nl + 1;
+        }
+        have -= (size_t)(line - buf);
+        if (have == sizeof(buf)) /* a line longer than the buffer: no socket's */
+            have = 0;
+        memmove(buf, line, have);
     }
-    free(line);
-    fclose(f);
+    if (n < 0 && !found)
+        found = true; /* cannot tell */
+    unsock_real.close(fd);
     return found;
 }
 
