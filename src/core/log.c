@@ -18,11 +18,14 @@
  * no stdio so logging is safe from inside wrapped calls. */
 static void vlog(const char *fmt, va_list ap, bool to_file)
 {
+    int saved = errno; /* a log file that cannot be written changes nothing for the program */
     char line[1024] = "unsock: ";
     size_t prefix = 8;
     int n = vsnprintf(line + prefix, sizeof(line) - prefix - 1, fmt, ap);
-    if (n < 0)
+    if (n < 0) {
+        errno = saved;
         return;
+    }
     size_t len = prefix + (size_t)n;
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
@@ -42,6 +45,7 @@ static void vlog(const char *fmt, va_list ap, bool to_file)
     }
     if (fd >= 0)
         syscall(SYS_close, fd); /* not the program's close(): the engine may wrap it */
+    errno = saved;
 }
 
 static void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

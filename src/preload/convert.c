@@ -43,6 +43,28 @@ int unsock_install(int tmp, int fd, struct usock *s, const char *owned_path)
     return r;
 }
 
+static int tcp_errno(enum unsock_call call, int err)
+{
+    switch (err) {
+    case ENOENT: case ENOTDIR: case ELOOP:
+        return call == CALL_BIND ? EACCES : ECONNREFUSED; /* no directory: nobody there */
+    case EROFS: case EPERM:
+        return EACCES;
+    case ENOSPC: case EDQUOT:
+        return ENOMEM;
+    default:
+        return err;
+    }
+}
+
+int unsock_failed_as_tcp(int fd, const struct unsock_query *q, const struct unsock_plan *p)
+{
+    int err = errno;
+    unsock_log_plan(fd, q, p, err, NULL);
+    errno = tcp_errno(q->call, err);
+    return -1;
+}
+
 void unsock_describe_bound(struct usock *s, const struct unsock_query *q, const struct unsock_plan *p, uint16_t port)
 {
     unsock_describe(s, q, port != 0 ? port : unsock_pseudo_port());
@@ -168,7 +190,7 @@ static int apply_bind(int fd, const struct unsock_query *q, struct unsock_plan *
     if (in_use && p->un.sun_path[0] != '\0')
         rc = unsock_share_or_take_over(fd, q, p, &tmp, &shared);
     if (rc != 0) {
-        unsock_log_plan(fd, q, p, errno, NULL);
+        unsock_failed_as_tcp(fd, q, p);
         abandon(tmp, s);
         return -1;
     }
@@ -222,7 +244,7 @@ static int apply_connect(int fd, const struct unsock_query *q, struct unsock_pla
     }
     bool pending;
     if (connect_failed(rc, q, &pending)) {
-        unsock_log_plan(fd, q, p, errno, NULL);
+        unsock_failed_as_tcp(fd, q, p);
         if (owned.sun_path[0] != '\0')
             unlink(owned.sun_path);
         abandon(tmp, s);

@@ -18,6 +18,12 @@ int unsock_install(int tmp, int fd, struct usock *s, const char *owned_path);
  * port after the bind; 0 for an abstract name, which gets a pseudo port),
  * IPv6-only as the kernel makes it, and the path listener_at() finds it by.
  * Lock held, or s not yet attached to a descriptor. */
+/* A bind or connect of the plan failed with errno: logged with that
+ * reason, then errno made one a TCP program knows from that call (a
+ * read-only or full socket directory is no error bind(2) has for TCP);
+ * returns -1. */
+int unsock_failed_as_tcp(int fd, const struct unsock_query *q, const struct unsock_plan *p);
+
 void unsock_describe_bound(struct usock *s, const struct unsock_query *q, const struct unsock_plan *p, uint16_t port);
 
 /* Carry out p (PLAN_UNIX, PLAN_BLACKHOLE or PLAN_RECORD) for q on fd and

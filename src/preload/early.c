@@ -108,8 +108,8 @@ static int early_connect(int fd, const struct unsock_query *q, struct unsock_pla
          * usual path tells them apart, from the IP socket. */
         if (errno == ECONNREFUSED || errno == ENOENT || errno == EAGAIN)
             return 1;
+        unsock_failed_as_tcp(fd, q, p);
         int err = errno;
-        unsock_log_plan(fd, q, p, err, NULL);
         if (unsock_early_materialize(fd) == 0) /* the next try needs a socket without a name */
             errno = err;
         return -1;
@@ -131,8 +131,7 @@ static int early_bind(int fd, const struct unsock_query *q, struct unsock_plan *
     if (unsock_bind_plan(fd, q, p) != 0) {
         if (errno == EADDRINUSE) /* a listener to share or take over, a control file: the usual path */
             return 1;
-        unsock_log_plan(fd, q, p, errno, NULL);
-        return -1; /* not bound: still the socket it was */
+        return unsock_failed_as_tcp(fd, q, p); /* not bound: still the socket it was */
     }
     struct usock *s = lock_early(fd);
     if (s != NULL) {
