@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import shutil
 
 import pytest
 
