@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* O_PATH */
 #include "sockfile.h"
 
 #include "config.h"
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,52 @@ static bool socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len, 
     return stale;
 }
 
+static int rename_noreplace(int dfd, const char *from, const char *to)
+{
+    return (int)syscall(SYS_renameat2, dfd, from, dfd, to, RENAME_NOREPLACE);
+}
+
+/* Remove the socket file at path only if it still is the socket inode
+ * (dev, ino) that was checked. A name can be swapped between any check and
+ * unlink(2), so the file is first moved aside to a name of this process in
+ * the same directory (never replacing anything), checked there, and put
+ * back if it is anything else. -1 with errno if nothing was removed. */
+static int unlink_if_same(const char *path, dev_t dev, ino_t ino)
+{
+    static atomic_uint seq;
+    const char *slash = strrchr(path, '/');
+    char dir[UNSOCK_SUN_PATH_MAX + 1] = "/";
+    if (slash != NULL && slash != path) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
+    const char *base = slash != NULL ? slash + 1 : path;
+    char aside[64];
+    snprintf(aside, sizeof(aside), ".unsock-%ld-%u.gone", (long)getpid(),
+             atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed));
+    int dfd = open(slash != NULL ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    int r = rename_noreplace(dfd, base, aside);
+    if (r == 0) {
+        struct stat st;
+        if (fstatat(dfd, aside, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev &&
+            st.st_ino == ino) {
+            r = unlinkat(dfd, aside, 0);
+        } else {
+            if (rename_noreplace(dfd, aside, base) != 0)
+                unsock_warn("%s was replaced while unsock removed it; what was there is now at %s/%s: "
+                            "move it back", path, dir, aside);
+            errno = EADDRINUSE;
+            r = -1;
+        }
+    }
+    int saved = errno;
+    unsock_real.close(dfd);
+    errno = saved;
+    return r;
+}
+
 static int remove_stale(int fd, const struct sockaddr_un *addr, socklen_t len)
 {
     const char *path = addr->sun_path;
@@ -127,11 +175,8 @@ static int remove_stale(int fd, const struct sockaddr_un *addr, socklen_t len)
                      S_ISSOCK(st.st_mode) ? "a live server" : "a file that is not a socket");
         return -1;
     }
-    struct stat again;
-    if (lstat(path, &again) != 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)
-        return -1;
     unsock_debug("bind %s: removing stale socket file of a server that is gone", path);
-    return unlink(path);
+    return unlink_if_same(path, st.st_dev, st.st_ino);
 }
 
 /* A missing last directory of the path is created, as the original
@@ -148,6 +193,31 @@ static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
         if (mkdir(dir, 0755) == 0 || errno == EEXIST)
             r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
     }
+    return r;
+}
+
+/* chmod of the socket file at path, never of what a symlink swapped in
+ * there points to: the socket inode itself is opened (O_PATH, no
+ * following) and changed through /proc/self/fd. */
+static int widen_mode(const char *path, mode_t mode)
+{
+    int f = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (f < 0)
+        return -1;
+    struct stat st;
+    int r = fstat(f, &st);
+    if (r == 0 && !S_ISSOCK(st.st_mode)) {
+        errno = EADDRINUSE;
+        r = -1;
+    }
+    if (r == 0 && (st.st_mode & 07777) != mode) {
+        char proc[40];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f);
+        r = chmod(proc, mode);
+    }
+    int saved = errno;
+    unsock_real.close(f);
+    errno = saved;
     return r;
 }
 
@@ -169,9 +239,7 @@ int unsock_sockfile_bind(int fd, const struct sockaddr_un *addr, socklen_t len, 
         return r;
     if (want >= 0) {
         /* Only widening is left to do: the umask may have removed bits. */
-        struct stat st;
-        if (lstat(addr->sun_path, &st) == 0 && (st.st_mode & 07777) != mode &&
-            chmod(addr->sun_path, mode) != 0)
+        if (widen_mode(addr->sun_path, mode) != 0)
             unsock_debug("chmod %s to %04o: %s", addr->sun_path, (unsigned)mode, strerror(errno));
     }
     return 0;
@@ -234,7 +302,7 @@ bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_
     /* Not listed may also mean served from another network namespace. */
     if (!socket_file_is_stale(&addr, sizeof(addr), type, &st))
         return false;
-    if (unlink(path) == 0)
+    if (unlink_if_same(path, dev, ino) == 0)
         unsock_debug("close %s: socket file removed", path);
     else
         unsock_debug("close %s: socket file not removed: %s", path, strerror(errno));
