@@ -8,6 +8,7 @@ test_socket_files.py's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -54,10 +55,8 @@ def test_swapped_in_files_are_never_removed(unsock: Shim, tmp_path: Path) -> Non
             os.link(user, tmp)
             links += 1
             os.rename(tmp, sock)  # replaces whatever is there, unsock's socket file included
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.rename(sock, moved / f"{k}")  # and moves it away again, removing nothing
-            except FileNotFoundError:
-                pass
 
     attacker = threading.Thread(target=attack)
     attacker.start()
