@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef SO_RCVTIMEO_NEW
@@ -104,27 +106,80 @@ static void carry_buffer(int to, const struct carried *c, const unsigned char *v
         unsock_debug("buffer size %d not carried over: %s", v, strerror(errno));
 }
 
-/* One option flagged in touched, as `from` has it, set on `to` (kinds SET
- * and BUFFER) or recorded in s (EMULATE; s NULL: skipped). */
+/* An option's value `from` has, set on `to` (kinds SET and BUFFER) or
+ * recorded in s (EMULATE; s NULL: skipped). */
+static void apply(int to, struct usock *s, const struct carried *c, const unsigned char *val, socklen_t len)
+{
+    if (c->kind == EMULATE) {
+        if (s != NULL)
+            unsock_opt_store(s, c->level, c->name, val, len);
+    } else if (c->kind == BUFFER) {
+        carry_buffer(to, c, val);
+    } else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0) {
+        unsock_debug("socket option %d not carried over: %s", c->name, strerror(errno));
+    }
+}
+
 static void carry_one(int from, int to, struct usock *s, const struct carried *c)
 {
     unsigned char val[32];
     socklen_t len = sizeof(val);
-    if ((c->kind == EMULATE && s == NULL) || unsock_real.getsockopt(from, c->level, c->name, val, &len) != 0)
-        return;
-    if (c->kind == EMULATE)
-        unsock_opt_store(s, c->level, c->name, val, len);
-    else if (c->kind == BUFFER)
-        carry_buffer(to, c, val);
-    else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0)
-        unsock_debug("socket option %d not carried over: %s", c->name, strerror(errno));
+    if (unsock_real.getsockopt(from, c->level, c->name, val, &len) == 0)
+        apply(to, s, c, val, len);
+}
+
+/* Every carried option of a fresh IP socket of one family and type, as the
+ * kernel reports it: made once per process. */
+struct defaults {
+    bool known[NCARRIED];
+    socklen_t len[NCARRIED];
+    unsigned char val[NCARRIED][32];
+};
+static _Atomic(struct defaults *) defaults_made[2][2]; /* [AF_INET6][SOCK_DGRAM] */
+
+static const struct defaults *defaults_of(int family, int type)
+{
+    if ((family != AF_INET && family != AF_INET6) || (type != SOCK_STREAM && type != SOCK_DGRAM))
+        return NULL;
+    _Atomic(struct defaults *) *slot = &defaults_made[family == AF_INET6][type == SOCK_DGRAM];
+    struct defaults *d = atomic_load_explicit(slot, memory_order_acquire);
+    if (d != NULL)
+        return d;
+    int fresh = unsock_real.socket(family, type | SOCK_CLOEXEC, 0);
+    if (fresh < 0)
+        return NULL;
+    if ((d = calloc(1, sizeof(*d))) != NULL) {
+        for (size_t i = 0; i < NCARRIED; i++) {
+            d->len[i] = sizeof(d->val[i]);
+            d->known[i] = unsock_real.getsockopt(fresh, carried[i].level, carried[i].name, d->val[i], &d->len[i]) == 0;
+        }
+    }
+    unsock_close_keep_errno(fresh);
+    struct defaults *first = NULL;
+    if (d != NULL && !atomic_compare_exchange_strong_explicit(slot, &first, d, memory_order_acq_rel,
+                                                              memory_order_acquire)) {
+        free(d);
+        d = first;
+    }
+    return d;
 }
 
 void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
 {
-    for (size_t i = 0; i < NCARRIED; i++)
-        if ((touched & ((uint64_t)1 << i)) != 0)
-            carry_one(from, to, s, &carried[i]);
+    /* Read back from the kernel rather than only what went through
+     * setsockopt(): a raw system call may have set an option too. */
+    const struct defaults *d = defaults_of(s->family, s->type);
+    for (size_t i = 0; i < NCARRIED; i++) {
+        bool set = (touched & ((uint64_t)1 << i)) != 0;
+        if (!set && (d == NULL || !d->known[i]))
+            continue;
+        unsigned char val[32];
+        socklen_t len = sizeof(val);
+        if (unsock_real.getsockopt(from, carried[i].level, carried[i].name, val, &len) != 0)
+            continue;
+        if (set || len != d->len[i] || memcmp(val, d->val[i], len) != 0)
+            apply(to, s, &carried[i], val, len);
+    }
 }
 
 uint64_t unsock_carry_back(int from, int to, const struct usock *s, uint64_t touched)

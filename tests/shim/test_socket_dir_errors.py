@@ -108,5 +108,5 @@ def test_missing_directory_made_at_bind_refused_at_connect(sockdir: Path) -> Non
 
 @pytest.mark.parametrize("log", ["/dev/full", "/nonexistent/unsock.log"])
 def test_unwritable_decision_log_changes_nothing(unsock: Shim, log: str) -> None:
-    out = unsock.py(BIND + CONNECT.replace("7501", "7502"), env={"UNSOCK_DEBUG": "1", "UNSOCK_LOG_FILE": log})
+    out = unsock.py(BIND + CONNECT.replace("7501", "7502"), env=unsock.env(UNSOCK_DEBUG="1", UNSOCK_LOG_FILE=log))
     assert out == "bound\nECONNREFUSED\n"
