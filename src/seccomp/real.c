@@ -32,6 +32,7 @@ struct unsock_real unsock_real = {
     .dup2 = dup2,
     .dup3 = dup3,
     .fcntl = fcntl,
+    .read = read,
 };
 
 const char *unsock_supervisor_binary(void)
