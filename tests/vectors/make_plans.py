@@ -20,7 +20,7 @@ RULES: dict[str, list[str]] = {
             "addr=0.0.0.0/0,reject=13"],
     "mixed": ["in,stream,port=8080,path=/run/app/http.sock,mode=0660", "out,addr=10.0.0.0/8,reject=111",
               "out,port=5432,abstract=pg-%p", "addr=127.0.0.1/32,port=9000-9099,path=/run/app/%t-%a-%p",
-              "port=53,ignore", "in,addr=::1/128,port=22,blackhole", "in,port=8000,systemd=http",
+              "port=53,ignore", "in,addr=0000:0000:0000:0000:0000:0000:0000:0001/128,port=22,blackhole", "in,port=8000,systemd=http",
               "in,port=8001,systemd", "out,port=7000-7099,vsock=2:%p", "port=4000-4099,tipc=1000:%p:%p@node",
               "out,stream,port=6000,firecracker=/run/fc.sock:%p", "addr=127.0.0.0/8,path=/run/u/%p.sock,noremove"],
     "unix": ["from-unix=/old/*.sock,path=/new/%t.sock", "from-abstract=app-*,abstract=moved",
