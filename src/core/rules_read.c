@@ -241,6 +241,8 @@ static int parse_line(struct unsock_rule *r, const char *line, size_t len, char 
             return fail(err, errlen, lineno, "unknown field '%s'", tok);
         if (field <= last)
             return fail(err, errlen, lineno, "'%s' out of place", tok);
+        if (eq != NULL && eq[1] == '\0')
+            return fail(err, errlen, lineno, "%s= has an empty value", tok);
         last = field;
         if (eq != NULL ? parse_value(r, tok, eq + 1, lineno, err, errlen) != 0 : parse_flag(r, tok) != 0)
             return -1;
