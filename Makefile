@@ -24,7 +24,7 @@ demo: install
 	$(PY) tools/demo.py
 
 lint: install
-	$(PY) -m ruff check src tests tools benchmarks
+	$(PY) -m ruff check src tests tools benchmarks fuzz
 	$(PY) -m mypy
 
 # The second pass runs what drives the shim again with early sockets off (UNSOCK_IP_AT_SOCKET=1,
@@ -46,6 +46,15 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: install $(BENCH_STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# Coverage-guided fuzzing of the C input readers (fuzz/, libFuzzer with ASan and UBSan): every
+# target for FUZZ_SECONDS each, then the C-vs-Python differential check; fails on any finding.
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz
+
+fuzz: install
+	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) build dist tests/.build

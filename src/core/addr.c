@@ -26,7 +26,7 @@ size_t unsock_ip_text(const struct sockaddr *addr, char *out)
 bool unsock_unix_name(const struct sockaddr *addr, socklen_t len, int *from, const char **name, size_t *n)
 {
     size_t off = offsetof(struct sockaddr_un, sun_path);
-    if (addr == NULL || addr->sa_family != AF_UNIX || len <= off || len > sizeof(struct sockaddr_un))
+    if (unsock_addr_family(addr, len) != AF_UNIX || len <= off || len > sizeof(struct sockaddr_un))
         return false;
     const char *path = ((const struct sockaddr_un *)addr)->sun_path;
     if (path[0] == '\0') {
@@ -58,6 +58,6 @@ void unsock_addr_describe(const struct sockaddr *addr, socklen_t len, char *out,
     } else if (unsock_unix_name(addr, len, &from, &name, &n)) {
         snprintf(out, outlen, "%s%.*s", from == FROM_ABSTRACT ? "@" : "", (int)n, name);
     } else {
-        snprintf(out, outlen, "(family %d)", addr != NULL ? addr->sa_family : -1);
+        snprintf(out, outlen, "(family %d)", unsock_addr_family(addr, len));
     }
 }

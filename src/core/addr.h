@@ -8,11 +8,19 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+/* The family of the address a program hands over, -1 if it is NULL or too
+ * short to hold one (only len bytes of it may be read). */
+static inline int unsock_addr_family(const struct sockaddr *addr, socklen_t len)
+{
+    return addr != NULL && len >= sizeof(sa_family_t) ? addr->sa_family : -1;
+}
+
 /* True if addr is an AF_INET / AF_INET6 address of at least its size. */
 static inline bool unsock_is_ip(const struct sockaddr *addr, socklen_t len)
 {
-    return addr != NULL && ((addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
-                            (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)));
+    int family = unsock_addr_family(addr, len);
+    return (family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
+           (family == AF_INET6 && len >= sizeof(struct sockaddr_in6));
 }
 
 /* The port of an IP address (sin_port and sin6_port share an offset). */

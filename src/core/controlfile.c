@@ -22,8 +22,33 @@ static bool all_zero(const unsigned char *p, size_t n)
     return true;
 }
 
+#ifndef SOL_TIPC
+#define SOL_TIPC 271
+#endif
+#ifndef SOL_VSOCK
+#define SOL_VSOCK 287
+#endif
+
+/* A parameter's value: a valid timeval for the timeouts, a tipc_group_req
+ * for TIPC_GROUP_JOIN, else an integer of 8 bytes at most, zeros after it. */
+static const char *check_value(const struct unsock_control_param *p)
+{
+    bool vsock = p->group == AF_VSOCK || p->group == SOL_VSOCK;
+    if ((p->group == SOL_SOCKET && (p->key == SO_RCVTIMEO || p->key == SO_SNDTIMEO)) ||
+        (vsock && p->key == 6 /* SO_VM_SOCKETS_CONNECT_TIMEOUT(_OLD) */)) {
+        struct timeval tv;
+        memcpy(&tv, p->value, sizeof(tv));
+        if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec > 999999 ||
+            !all_zero(p->value + sizeof(tv), sizeof(p->value) - sizeof(tv)))
+            return "a timeout parameter is not a valid time";
+        return NULL;
+    }
+    size_t size = p->group == SOL_TIPC && p->key == TIPC_GROUP_JOIN ? sizeof(struct tipc_group_req) : 8;
+    return all_zero(p->value + size, sizeof(p->value) - size) ? NULL : "a parameter's value is longer than its option's";
+}
+
 /* The parameters: used slots first, each with a level and an option,
- * optionsCount 0 (as the original writes) or their number, timeouts valid. */
+ * optionsCount 0 (as the original writes) or their number, values valid. */
 static const char *check_params(const struct unsock_control *c)
 {
     size_t used = 0;
@@ -38,12 +63,9 @@ static const char *check_params(const struct unsock_control *c)
             return "a parameter follows an empty parameter slot";
         if (p->group == 0 || p->key == 0)
             return "a parameter has no level or no option";
-        if (p->group == SOL_SOCKET && (p->key == SO_RCVTIMEO || p->key == SO_SNDTIMEO)) {
-            struct timeval tv;
-            memcpy(&tv, p->value, sizeof(tv));
-            if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec > 999999)
-                return "a timeout parameter is not a valid time";
-        }
+        const char *why = check_value(p);
+        if (why != NULL)
+            return why;
         used++;
     }
     if (c->options_count != 0 && c->options_count != used)
@@ -51,20 +73,54 @@ static const char *check_params(const struct unsock_control *c)
     return NULL;
 }
 
-/* What is left once the addresses are known good: nothing after their ends,
- * and the parameters. */
-static const char *check_tail(const struct unsock_control *c)
+/* The destination: AF_VSOCK (reserved bytes zero, no flag but
+ * VMADDR_FLAG_TO_HOST) or AF_TIPC (a known address type and scope, a
+ * service range not empty), nothing after the address. */
+static const char *check_dest(const struct unsock_control *c, sa_family_t fam)
 {
-    if (!all_zero(c->dest + c->dest_len, sizeof(c->dest) - c->dest_len) ||
-        !all_zero(c->proxy + c->proxy_len, sizeof(c->proxy) - c->proxy_len))
+    const unsigned char *d = c->dest;
+    if (c->dest_len < 16) /* both addresses are 16 bytes */
+        return "the destination is shorter than an AF_VSOCK or AF_TIPC address";
+    if (!all_zero(d + 16, sizeof(c->dest) - 16))
         return "bytes after the end of an address";
-    return check_params(c);
+    if (fam == AF_VSOCK) { /* offsets as in unsock.controlfile: svm_reserved1, svm_flags, svm_zero */
+        if (d[2] != 0 || d[3] != 0 || (d[12] & ~1) != 0 || !all_zero(d + 13, 3))
+            return "the VSOCK address has reserved bytes or unknown flags set";
+        return NULL;
+    }
+    struct sockaddr_tipc t;
+    memcpy(&t, d, sizeof(t));
+    if (t.addrtype < 1 || t.addrtype > 3 || t.scope < 1 || t.scope > 3)
+        return "unknown TIPC address type or scope";
+    if (t.addrtype == TIPC_ADDR_NAMESEQ && t.addr.nameseq.lower > t.addr.nameseq.upper)
+        return "an empty TIPC service range";
+    return NULL;
 }
 
-/* Everything unsock.controlfile.validate() checks, so that the shim and
- * the Python side accept exactly the same files (tests/vectors/controlfiles). */
+/* A Firecracker file's proxy: a unix address whose path (not empty) ends
+ * within proxyLen, nothing after it, proxyLen at most a sockaddr_un. */
+static const char *check_proxy(const struct unsock_control *c)
+{
+    sa_family_t pfam;
+    memcpy(&pfam, c->proxy, sizeof(pfam));
+    size_t off = offsetof(struct sockaddr_un, sun_path), end = sizeof(struct sockaddr_un);
+    size_t plen = strnlen((const char *)c->proxy + off, end - off);
+    if (pfam != AF_UNIX || plen == 0)
+        return "a Firecracker file needs a unix proxy and a VSOCK destination";
+    /* The whole path must be inside proxyLen, or a shorter one is used. */
+    if (c->proxy_len < off + plen || c->proxy_len > end)
+        return "the proxy's unix socket path does not fit in proxyLen";
+    if (!all_zero(c->proxy + off + plen, sizeof(c->proxy) - off - plen))
+        return "bytes after the end of an address";
+    return NULL;
+}
+
+/* Everything unsock.controlfile's ControlFile.unpack() checks, so that the
+ * shim and the Python side accept exactly the same files (tests/vectors/controlfiles,
+ * fuzz/differential.py). */
 static enum unsock_control_kind check_record(const struct unsock_control *out, const char **why)
 {
+    *why = NULL;
     if (out->magic != UNSOCK_CONTROL_MAGIC) {
         *why = "no control-file magic";
         return CONTROL_BAD;
@@ -80,43 +136,27 @@ static enum unsock_control_kind check_record(const struct unsock_control *out, c
     }
     sa_family_t fam;
     memcpy(&fam, out->dest, sizeof(fam));
-    if (out->options == UNSOCK_CONTROL_FIRECRACKER) {
-        sa_family_t pfam = AF_UNSPEC;
-        if (out->proxy_len >= sizeof(pfam))
-            memcpy(&pfam, out->proxy, sizeof(pfam));
-        if (pfam != AF_UNIX || fam != AF_VSOCK || out->dest_len < sizeof(struct sockaddr_vm)) {
+    bool firecracker = out->options == UNSOCK_CONTROL_FIRECRACKER;
+    if (firecracker) {
+        if (fam != AF_VSOCK) {
             *why = "a Firecracker file needs a unix proxy and a VSOCK destination";
             return CONTROL_BAD;
         }
-        /* The whole path must be inside proxyLen, or a shorter one is used. */
-        size_t off = offsetof(struct sockaddr_un, sun_path);
-        size_t plen = strnlen((const char *)out->proxy + off, sizeof(out->proxy) - off);
-        if (plen == 0 || out->proxy_len < off + plen) {
-            *why = "the proxy's unix socket path does not fit in proxyLen";
-            return CONTROL_BAD;
-        }
-        *why = check_tail(out);
-        return *why ? CONTROL_BAD : CONTROL_FIRECRACKER;
-    }
-    if (out->options != 0 || out->proxy_len != 0) {
+        struct sockaddr_vm vm;
+        memcpy(&vm, out->dest, sizeof(vm));
+        *why = check_proxy(out);
+        if (*why == NULL && vm.svm_port == VMADDR_PORT_ANY)
+            *why = "a Firecracker file needs a definite VSOCK port";
+    } else if (out->options != 0 || out->proxy_len != 0 || !all_zero(out->proxy, sizeof(out->proxy))) {
         *why = "unknown options";
-        return CONTROL_BAD;
-    }
-    if (!((fam == AF_VSOCK && out->dest_len >= sizeof(struct sockaddr_vm)) ||
-          (fam == AF_TIPC && out->dest_len >= sizeof(struct sockaddr_tipc)))) {
+    } else if (fam != AF_VSOCK && fam != AF_TIPC) {
         *why = "the destination is neither AF_VSOCK nor AF_TIPC";
-        return CONTROL_BAD;
     }
-    if (fam == AF_TIPC) {
-        struct sockaddr_tipc t;
-        memcpy(&t, out->dest, sizeof(t));
-        if (t.addrtype < 1 || t.addrtype > 3 || t.scope < 1 || t.scope > 3) {
-            *why = "unknown TIPC address type or scope";
-            return CONTROL_BAD;
-        }
-    }
-    *why = check_tail(out);
-    return *why ? CONTROL_BAD : CONTROL_SOCKET;
+    if (*why == NULL)
+        *why = check_dest(out, fam);
+    if (*why == NULL)
+        *why = check_params(out);
+    return *why ? CONTROL_BAD : firecracker ? CONTROL_FIRECRACKER : CONTROL_SOCKET;
 }
 
 enum unsock_control_kind unsock_control_read(const char *path, struct unsock_control *out, const char **why)

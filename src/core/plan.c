@@ -13,7 +13,7 @@
 
 bool unsock_plan_may_match(const struct unsock_rules *rs, const struct sockaddr *addr, socklen_t len)
 {
-    return unsock_is_ip(addr, len) || (rs->has_from && addr != NULL && addr->sa_family == AF_UNIX);
+    return unsock_is_ip(addr, len) || (rs->has_from && unsock_addr_family(addr, len) == AF_UNIX);
 }
 
 /* SOCK_SEQPACKET and raw IP sockets are left alone: the rule model has

@@ -54,23 +54,40 @@ static bool split(char *s, const char *seps, char **parts, size_t nparts)
     return true;
 }
 
-/* A template of path= / abstract=: only %p %a %t %% placeholders. */
+/* A template of path= / abstract=: only %p %a %t %% placeholders, and
+ * short enough for a unix address with each at its shortest ("0", "::",
+ * "tcp", "%"), as unsock.rules checks. */
 static bool template_ok(const char *t, bool ip)
 {
-    for (const char *p = strchr(t, '%'); p != NULL; p = strchr(p + 2, '%')) {
-        if (p[1] == '%' || p[1] == 't')
+    size_t len = 0;
+    for (; *t; t++, len++) {
+        if (*t != '%')
             continue;
-        if (!ip || (p[1] != 'p' && p[1] != 'a'))
+        t++;
+        if (*t == 't')
+            len += 2;
+        else if (*t == 'a' && ip)
+            len += 1;
+        else if (*t != '%' && (*t != 'p' || !ip))
             return false;
     }
-    return true;
+    return len <= UNSOCK_SUN_PATH_MAX - 1;
+}
+
+/* The canonical text of a range only (IPv6 in full, the prefix always). */
+static bool range_read(const char *s, struct unsock_range *r)
+{
+    char back[64];
+    size_t n = strlen(s);
+    return unsock_range_parse(s, n, r) == 0 && unsock_range_format(r, back, sizeof(back)) == n &&
+           memcmp(back, s, n) == 0;
 }
 
 static int parse_value(struct unsock_rule *r, const char *key, char *val, size_t line, char *err, size_t errlen)
 {
     long long n;
     if (strcmp(key, "addr") == 0) {
-        if (unsock_range_parse(val, strlen(val), &r->addr) != 0)
+        if (!range_read(val, &r->addr))
             return fail(err, errlen, line, "addr=%s is not an address range", val);
         r->has_addr = true;
     } else if (strcmp(key, "port") == 0) {
@@ -102,6 +119,8 @@ static int parse_value(struct unsock_rule *r, const char *key, char *val, size_t
         r->reject_errno = (int)n;
     } else if (strcmp(key, "systemd") == 0) {
         r->action = ACT_SYSTEMD;
+        if (strchr(val, ':') != NULL || strlen(val) > 255) /* as systemd's FileDescriptorName= */
+            return fail(err, errlen, line, "systemd=%s is not a socket name", val);
         r->target = val;
     } else if (strcmp(key, "vsock") == 0) {
         char *parts[2];
@@ -222,6 +241,8 @@ static int parse_line(struct unsock_rule *r, const char *line, size_t len, char 
             return fail(err, errlen, lineno, "unknown field '%s'", tok);
         if (field <= last)
             return fail(err, errlen, lineno, "'%s' out of place", tok);
+        if (eq != NULL && eq[1] == '\0')
+            return fail(err, errlen, lineno, "%s= has an empty value", tok);
         last = field;
         if (eq != NULL ? parse_value(r, tok, eq + 1, lineno, err, errlen) != 0 : parse_flag(r, tok) != 0)
             return -1;

@@ -60,6 +60,19 @@ REJECTED = {
     "tipc-bad-addrtype": "TIPC",
     "tipc-bad-scope": "TIPC",
     "proxy-len-too-small": "proxyLen",
+    "dest-bytes-inside-dest-len": "after the end",
+    "vsock-reserved1": "reserved bytes",
+    "vsock-unknown-flags": "unknown flags",
+    "vsock-zero-bytes": "reserved bytes",
+    "tipc-empty-range": "TIPC",
+    "firecracker-port-any": "definite",
+    "firecracker-proxy-after-path": "after the end",
+    "firecracker-proxy-after-address": "after the end",
+    "proxy-len-over-sockaddr-un": "proxyLen",
+    "param-int-too-long": "longer",
+    "timeval-trailing-bytes": "timeout",
+    "vsock-timeout-bad-usec": "timeout",
+    "group-req-trailing-bytes": "longer",
 }
 
 

@@ -72,3 +72,20 @@ def test_dir_length_counts_bytes_not_characters() -> None:
     # 48 two-byte characters: 96 bytes + "/" is one byte too long.
     with pytest.raises(ConfigError, match="97 bytes long"):
         Config.from_env({"UNSOCK_DIR": "/" + "é" * 48})
+
+
+ENV_NAMES = ["UNSOCK_DIR", "UNSOCK_ADDR", "UNSOCK_PORT", "UNSOCK_MODE", "UNSOCK_BLOCK_INET", "UNSOCK_DEBUG"]
+ENV_VALUES = st.one_of(st.text(max_size=20), st.lists(st.sampled_from(["/", "1", "0", "-", ".", ":", "/8", "127", ","]),
+                                                      max_size=6).map("".join))  # fmt: skip
+
+
+@given(st.dictionaries(st.sampled_from(ENV_NAMES), ENV_VALUES))
+def test_any_environment_is_read_or_refused_with_a_config_error(env: dict[str, str]) -> None:
+    """The reader fails only with ConfigError (tests/fuzz checks it agrees with the shim's); what
+    it accepts reads back unchanged from to_env()."""
+    try:
+        config = Config.from_env(env)
+    except ConfigError as e:
+        assert str(e).split("=", 1)[0].split(" ", 1)[0] in ENV_NAMES
+        return
+    assert Config.from_env(config.to_env()) == config

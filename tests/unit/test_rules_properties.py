@@ -18,6 +18,7 @@ from unsock.rules import (
     compile_rules,
     match,
     matches,
+    parse_compiled,
     parse_rule,
     parse_rules,
 )
@@ -102,3 +103,18 @@ def test_glob_of_escaped_text_matches_only_it(text: str) -> None:
     assert globmatch("*", text)  # no / in the pattern: matched against the last component
     assert globmatch("/**", "/" + text)
     assert globmatch("?" * len(os.fsencode(text)), text) is ("/" not in text)
+
+
+@given(st.one_of(st.lists(rules(), min_size=1, max_size=3).map(compile_rules),
+                 st.lists(st.lists(WORDS, max_size=8).map("".join), min_size=1, max_size=3).map("\n".join),
+                 st.text(max_size=40)))  # fmt: skip
+@settings(max_examples=300)
+def test_compiled_reader_fails_only_with_rules_errors(text: str) -> None:
+    """UNSOCK_RULES as the shim reads it (tests/fuzz checks the shim's reader agrees): the compiled
+    form only, read back to exactly the same text; anything else a RulesError, one line a bad rule."""
+    try:
+        rule_list = parse_compiled(text)
+    except RulesError as e:
+        assert 1 <= len(e.errors) <= text.count("\n") + 1
+        return
+    assert compile_rules(rule_list) == text

@@ -331,7 +331,7 @@ class _Parser:
         if key == "reject":
             return RejectAction(_errno(value, col))
         if key == "systemd":
-            if ":" in value or len(value) > FDNAME_MAX:
+            if ":" in value or _bytes(value) > FDNAME_MAX:
                 raise RuleError(f"{value} is not a socket name: use the FileDescriptorName= of the socket unit "
                                 f"(at most {FDNAME_MAX} characters, no ':')", col)
             return SystemdAction(value)
