@@ -66,12 +66,26 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
     return ROUTE_UNIX;
 }
 
+/* A datagram socket never connected: a send without an address fails
+ * with UDP's EDESTADDRREQ, where a unix socket says ENOTCONN. */
+static bool without_peer(int fd)
+{
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL)
+        return false;
+    bool none = s->peer_len == 0;
+    unsock_unlock();
+    return none;
+}
+
 /* Datagrams are sent with MSG_DONTWAIT: a unix receiver whose queue is full
  * would block the sender, where UDP drops the datagram; so it is dropped,
  * as is one to a port nobody serves, or to a receiver connected to another
  * peer (EPERM, where UDP filters it) (un given: an unconnected send). */
 static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
 {
+    if (r < 0 && un == NULL && errno == ENOTCONN && without_peer(fd))
+        errno = EDESTADDRREQ;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
                   (un != NULL && (errno == ENOENT || errno == ECONNREFUSED || errno == EPERM)))) {
         unsock_debug("send fd %d: %s, datagram dropped as UDP would", fd,
