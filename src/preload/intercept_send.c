@@ -66,16 +66,23 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
     return ROUTE_UNIX;
 }
 
-/* A datagram socket never connected: a send without an address fails
- * with UDP's EDESTADDRREQ, where a unix socket says ENOTCONN. */
-static bool without_peer(int fd)
+/* A send without an address on a converted datagram socket failed: on a
+ * socket never connected with UDP's EDESTADDRREQ (a unix socket says
+ * ENOTCONN); a peer that went away (a server restarting), whose unix socket
+ * the kernel then disconnects, is connected again at the next send, as UDP
+ * goes on sending to its port. */
+static void connected_send_failed(int fd)
 {
+    if (errno != ENOTCONN && errno != ECONNREFUSED)
+        return;
     struct usock *s = unsock_fd_lock(fd);
     if (s == NULL)
-        return false;
-    bool none = s->peer_len == 0;
+        return;
+    if (s->peer_len == 0 && errno == ENOTCONN)
+        errno = EDESTADDRREQ;
+    else if (s->peer_len != 0)
+        s->peer_pending = true;
     unsock_unlock();
-    return none;
 }
 
 /* Datagrams are sent with MSG_DONTWAIT: a unix receiver whose queue is full
@@ -84,8 +91,8 @@ static bool without_peer(int fd)
  * peer (EPERM, where UDP filters it) (un given: an unconnected send). */
 static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
 {
-    if (r < 0 && un == NULL && errno == ENOTCONN && without_peer(fd))
-        errno = EDESTADDRREQ;
+    if (r < 0 && un == NULL)
+        connected_send_failed(fd);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
                   (un != NULL && (errno == ENOENT || errno == ECONNREFUSED || errno == EPERM)))) {
         unsock_debug("send fd %d: %s, datagram dropped as UDP would", fd,

@@ -109,6 +109,19 @@ int main(int argc, char **argv)
     alarm(0);
     printf("flood of writes to a server that does not read: none blocked\n");
 
+    /* A server that restarts gets what is written after it is back. */
+    MUST(close(srv));
+    write(cli, "lost", 4); /* UDP: sent, then refused (ICMP); unix: refused at once */
+    srv = udp_socket();
+    MUST(bind(srv, (struct sockaddr *)&srv_addr, len));
+    ssize_t w = -1;
+    for (int i = 0; i < 3 && w < 0; i++) {
+        w = write(cli, "again", 5);
+        EXPECT(w == 5 || errno == ECONNREFUSED, "write after the server restarted");
+    }
+    CHECK(w == 5, "write after the server restarted");
+    expect_datagram(srv, cli, "again");
+
     /* The server is not connected: no destination. */
     errno = 0;
     CHECK(write(srv, "x", 1) < 0, "write on an unconnected socket succeeded");
