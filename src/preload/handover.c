@@ -47,27 +47,34 @@ static const char *located(const struct unsock_exec_call *c, char *const envp[],
     return NULL;
 }
 
+/* An environment made from envp, entry for entry (supervisor_env,
+ * other_build_env), freed with the entries that are its own. */
+static void free_env(char **env, char *const envp[])
+{
+    for (size_t i = 0; env[i] != NULL; i++)
+        if (env[i] != envp[i])
+            free(env[i]);
+    free(env);
+}
+
 /* envp without LD_PRELOAD, which goes to UNSOCK_SUPERVISOR_PRELOAD for the
- * supervisor to give the program (the supervisor runs without the shim). */
+ * supervisor to give the program (the supervisor runs without the shim);
+ * NULL without memory. */
 static char **supervisor_env(char *const envp[])
 {
     size_t n = 0;
     while (envp != NULL && envp[n] != NULL)
         n++;
-    char **out = calloc(n + 2, sizeof(*out));
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    char **out = calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        out[i] = envp[i];
         if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
             size_t len = strlen(envp[i]) + sizeof("UNSOCK_SUPERVISOR_PRELOAD=") - sizeof("LD_PRELOAD=");
-            char *moved = malloc(len + 1);
-            if (moved == NULL)
-                continue;
-            snprintf(moved, len + 1, "UNSOCK_SUPERVISOR_PRELOAD=%s", envp[i] + 11);
-            out[o++] = moved;
-        } else {
-            out[o++] = envp[i];
+            if ((out[i] = malloc(len + 1)) == NULL) {
+                free_env(out, envp);
+                return NULL;
+            }
+            snprintf(out[i], len + 1, "UNSOCK_SUPERVISOR_PRELOAD=%s", envp[i] + 11);
         }
     }
     return out;
@@ -133,15 +140,6 @@ static int refused(const struct unsock_exec_call *c, int err)
     return -1;
 }
 
-/* c with env, which is then freed (errno kept). */
-static int with_env(const struct unsock_exec_call *c, char **env)
-{
-    int r = c->again(c, env);
-    int saved = errno;
-    free(env);
-    errno = saved;
-    return r;
-}
 
 /* A program of the other C library: it gets the other build of the shim,
  * if there is one; refused with one line if not (the loader would fail on
@@ -167,7 +165,11 @@ static int exec_other_libc(const struct unsock_exec_call *c, const char *file, c
     if (env == NULL)
         return c->again(c, envp);
     unsock_debug("exec %s: another C library, with %s", file, other_file);
-    return with_env(c, env); /* the swapped LD_PRELOAD string leaks (after a spawn, or a failed exec) */
+    int r = c->again(c, env);
+    int saved = errno;
+    free_env(env, envp);
+    errno = saved;
+    return r;
 }
 
 int unsock_exec(const struct unsock_exec_call *c, char *const envp[])
@@ -192,7 +194,8 @@ int unsock_exec(const struct unsock_exec_call *c, char *const envp[])
     char **args = calloc(n + 3, sizeof(*args)), **env = supervisor_env(envp);
     if (args == NULL || env == NULL) {
         free(args);
-        free(env);
+        if (env != NULL)
+            free_env(env, envp);
         return c->again(c, envp);
     }
     args[0] = (char *)supervisor;
@@ -204,7 +207,7 @@ int unsock_exec(const struct unsock_exec_call *c, char *const envp[])
     int r = c->other(c, supervisor, args, env);
     int saved = errno;
     free(args);
-    free(env); /* the moved LD_PRELOAD string leaks (after a spawn, or a failed exec) */
+    free_env(env, envp);
     errno = saved;
     return r;
 }
