@@ -6,11 +6,40 @@
 #include "real.h"
 #include "template.h"
 #include "sockaddr.h"
+#include "sockopts.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* The address of port that a socket of family reports as its own. */
+static socklen_t named(int family, uint16_t port, struct sockaddr_storage *out)
+{
+    return family == AF_INET6 ? unsock_fake_addr6(port, out) : unsock_fake_addr(port, out);
+}
+
+/* A client's own name, or an accepted connection's peer's, may carry the
+ * client's address (core/peer.h). */
+static void describe_client(struct usock *s, uint16_t port, const struct sockaddr_un *own, socklen_t own_len)
+{
+    s->peer_len = named(s->family, port, &s->peer);
+    struct sockaddr_storage got;
+    socklen_t got_len;
+    if (unsock_client_name_parse(own, own_len, &got, &got_len) &&
+        (s->local_len = unsock_address_as(s->family, &got, &s->local)) != 0)
+        return;
+    s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
+}
+
+static void describe_accepted(struct usock *s, int fd, uint16_t port)
+{
+    s->local_len = named(s->family, port, &s->local);
+    struct sockaddr_un un;
+    socklen_t len = sizeof(un);
+    if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
+        s->peer_len = unsock_accepted_peer(fd, s->family, &s->local, s->local_len, &un, len, "adopt", &s->peer);
+}
 
 void unsock_adopt(int fd)
 {
@@ -40,30 +69,16 @@ void unsock_adopt(int fd)
     }
     if (port < 0)
         return;
-    struct usock *s = unsock_sock_new(AF_INET, type);
+    struct usock *s = unsock_sock_new(unsock_marked_family(fd), type);
     if (s == NULL)
         return;
-    struct sockaddr_storage named;
-    socklen_t named_len = unsock_fake_addr((uint16_t)port, &named);
-    /* A client's own name, or an accepted connection's peer's, may carry
-     * the client's address (core/peer.h). */
-    if (client) {
-        s->peer = named;
-        s->peer_len = named_len;
-        if (unsock_client_name_parse(&own, own_len, &s->local, &s->local_len))
-            s->family = s->local.ss_family;
-        else
-            s->local_len = unsock_other_end(&s->peer, unsock_pseudo_port(), &s->local);
-    } else {
-        s->local = named;
-        s->local_len = named_len;
-        len = sizeof(un);
-        if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0 &&
-            !unsock_client_name_parse(&un, len, &s->peer, &s->peer_len))
-            s->peer_len = unsock_other_end(&s->local, unsock_pseudo_port(), &s->peer);
-    }
+    if (client)
+        describe_client(s, (uint16_t)port, &own, own_len);
+    else
+        describe_accepted(s, fd, (uint16_t)port);
     unsock_fd_set(fd, s);
-    unsock_debug("fd %d adopted: %s of port %d", fd, client ? "client" : "socket", port);
+    unsock_debug("fd %d adopted: %s of port %d (%s)", fd, client ? "client" : "socket", port,
+                 s->family == AF_INET6 ? "IPv6" : "IPv4");
 }
 
 void unsock_adopt_inherited(void)

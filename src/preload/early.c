@@ -151,6 +151,8 @@ int unsock_early_apply(int fd, const struct unsock_query *q, struct unsock_plan 
         return 1; /* refused: the socket stays as it is */
     if (converts(p) && q->call != CALL_SEND) {
         int r = q->call == CALL_BIND ? early_bind(fd, q, p) : early_connect(fd, q, p);
+        if (r == 0)
+            unsock_mark_family(fd, q->domain);
         if (r <= 0)
             return r;
     }

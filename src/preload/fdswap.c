@@ -1,9 +1,11 @@
 #define _GNU_SOURCE /* F_GETOWN_EX, F_SETSIG, dup3 */
 #include "fdswap.h"
 
+
 #include "log.h"
 #include "real.h"
 #include "carry.h"
+#include "sockopts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +53,8 @@ int unsock_swap_prepare(int fd, struct usock *s, int domain)
         return -1;
     uint64_t touched = unsock_fd_touched(fd);
     unsock_carry(fd, tmp, s, touched);
+    if (domain == AF_UNIX)
+        unsock_mark_family(tmp, s->family);
     return unsock_swap_carry_flags(fd, tmp, touched) == 0 ? tmp : -1;
 }
 

@@ -24,11 +24,18 @@ static const char *env_of(char *const envp[], const char *name)
     return NULL;
 }
 
-/* The file exec would run: path itself, or the first executable file of
- * that name in PATH. */
-static const char *located(const char *path, char *const envp[], int search, char *buf, size_t buflen)
+/* The file c runs: its path, the first executable file of that name in
+ * PATH, or the file that its descriptor names (buf holds PATH_MAX). */
+static const char *located(const struct unsock_exec_call *c, char *const envp[], char *buf, size_t buflen)
 {
-    if (!search || strchr(path, '/') != NULL)
+    const char *path = c->path;
+    if (c->dirfd != AT_FDCWD && path[0] != '/') {
+        char at[PATH_MAX];
+        if (snprintf(at, sizeof(at), "/proc/self/fd/%d%s%s", c->dirfd, path[0] ? "/" : "", path) >= (int)sizeof(at))
+            return NULL;
+        return realpath(at, buf);
+    }
+    if (!c->search || strchr(path, '/') != NULL)
         return path;
     const char *dirs = env_of(envp, "PATH");
     for (const char *d = dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; d != NULL; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
@@ -40,27 +47,34 @@ static const char *located(const char *path, char *const envp[], int search, cha
     return NULL;
 }
 
+/* An environment made from envp, entry for entry (supervisor_env,
+ * other_build_env), freed with the entries that are its own. */
+static void free_env(char **env, char *const envp[])
+{
+    for (size_t i = 0; env[i] != NULL; i++)
+        if (env[i] != envp[i])
+            free(env[i]);
+    free(env);
+}
+
 /* envp without LD_PRELOAD, which goes to UNSOCK_SUPERVISOR_PRELOAD for the
- * supervisor to give the program (the supervisor runs without the shim). */
+ * supervisor to give the program (the supervisor runs without the shim);
+ * NULL without memory. */
 static char **supervisor_env(char *const envp[])
 {
     size_t n = 0;
     while (envp != NULL && envp[n] != NULL)
         n++;
-    char **out = calloc(n + 2, sizeof(*out));
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
+    char **out = calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        out[i] = envp[i];
         if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
             size_t len = strlen(envp[i]) + sizeof("UNSOCK_SUPERVISOR_PRELOAD=") - sizeof("LD_PRELOAD=");
-            char *moved = malloc(len + 1);
-            if (moved == NULL)
-                continue;
-            snprintf(moved, len + 1, "UNSOCK_SUPERVISOR_PRELOAD=%s", envp[i] + 11);
-            out[o++] = moved;
-        } else {
-            out[o++] = envp[i];
+            if ((out[i] = malloc(len + 1)) == NULL) {
+                free_env(out, envp);
+                return NULL;
+            }
+            snprintf(out[i], len + 1, "UNSOCK_SUPERVISOR_PRELOAD=%s", envp[i] + 11);
         }
     }
     return out;
@@ -117,16 +131,25 @@ const char *unsock_shim_file(void)
     return shim_file[0] != '\0' ? shim_file : NULL;
 }
 
+/* c failed with err, as c reports it. */
+static int refused(const struct unsock_exec_call *c, int err)
+{
+    if (c->spawn)
+        return err;
+    errno = err;
+    return -1;
+}
+
+
 /* A program of the other C library: it gets the other build of the shim,
  * if there is one; refused with one line if not (the loader would fail on
  * this one, or the program would run unconverted). */
-static int exec_other_libc(unsock_execve_fn f, const char *path, const char *file, char *const argv[],
-                           char *const envp[])
+static int exec_other_libc(const struct unsock_exec_call *c, const char *file, char *const envp[])
 {
     pthread_once(&shims_found, find_shims);
     const char *preload = env_of(envp, "LD_PRELOAD");
     if (shim_file[0] == '\0' || preload == NULL || strstr(preload, shim_file) == NULL)
-        return f(path, argv, envp); /* not preloaded there: none of unsock's business */
+        return c->again(c, envp); /* not preloaded there: none of unsock's business */
     if (other_file[0] == '\0' || access(other_file, R_OK) != 0) {
 #ifdef __GLIBC__
         unsock_warn("exec %s: a musl program, and there is no musl build of the shim (%s): install musl-tools "
@@ -136,25 +159,24 @@ static int exec_other_libc(unsock_execve_fn f, const char *path, const char *fil
         unsock_warn("exec %s: a glibc program, and unsock has no glibc build of its shim on this musl system: "
                     "run it with --engine seccomp", file);
 #endif
-        errno = ENOEXEC;
-        return -1;
+        return refused(c, ENOEXEC);
     }
     char **env = other_build_env(envp);
     if (env == NULL)
-        return f(path, argv, envp);
+        return c->again(c, envp);
     unsock_debug("exec %s: another C library, with %s", file, other_file);
-    f(path, argv, env);
+    int r = c->again(c, env);
     int saved = errno;
-    free(env); /* the swapped LD_PRELOAD string leaks on this failure path only */
+    free_env(env, envp);
     errno = saved;
-    return -1;
+    return r;
 }
 
-int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *const envp[], int search)
+int unsock_exec(const struct unsock_exec_call *c, char *const envp[])
 {
     const char *supervisor = env_of(envp, "UNSOCK_SUPERVISOR");
     char found[PATH_MAX];
-    const char *file = located(path, envp, search, found, sizeof(found));
+    const char *file = located(c, envp, found, sizeof(found));
 #ifdef __GLIBC__
     const enum unsock_libc own = UNSOCK_LIBC_GLIBC;
 #else
@@ -162,31 +184,32 @@ int unsock_exec(unsock_execve_fn f, const char *path, char *const argv[], char *
 #endif
     enum unsock_libc libc = file != NULL ? unsock_elf_libc(file) : UNSOCK_LIBC_UNKNOWN;
     if (libc != UNSOCK_LIBC_UNKNOWN && libc != own)
-        return exec_other_libc(f, path, file, argv, envp);
+        return exec_other_libc(c, file, envp);
     if (file == NULL || supervisor == NULL || env_of(envp, "UNSOCK_SUPERVISED") != NULL ||
         !unsock_elf_bypasses_libc(file))
-        return f(path, argv, envp);
+        return c->again(c, envp);
     size_t n = 0;
-    while (argv[n] != NULL)
+    while (c->argv[n] != NULL)
         n++;
     char **args = calloc(n + 3, sizeof(*args)), **env = supervisor_env(envp);
     if (args == NULL || env == NULL) {
         free(args);
-        free(env);
-        return f(path, argv, envp);
+        if (env != NULL)
+            free_env(env, envp);
+        return c->again(c, envp);
     }
     args[0] = (char *)supervisor;
     args[1] = "--";
     args[2] = (char *)file;
     for (size_t i = 1; i < n; i++)
-        args[i + 2] = argv[i];
+        args[i + 2] = c->argv[i];
     unsock_debug("exec %s: it bypasses libc, handed to the seccomp engine", file);
-    f(supervisor, args, env);
+    int r = c->other(c, supervisor, args, env);
     int saved = errno;
     free(args);
-    free(env); /* the moved LD_PRELOAD string leaks on this failure path only */
+    free_env(env, envp);
     errno = saved;
-    return -1;
+    return r;
 }
 
 /* The supervisor is installed beside the shim. */

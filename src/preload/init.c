@@ -53,6 +53,7 @@ static void init_once(void)
         name_engine();
     unsock_fdtable_init();
     unsock_early_init();
+    unsock_systemd_spawned();
     if (unsock_ruleset.has_systemd)
         unsock_systemd_init();
     unsock_adopt_inherited();

@@ -72,6 +72,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
                                            plen, what, &s->peer);
         shown = s->peer;
         shownlen = s->peer_len;
+        unsock_mark_family(c, s->family);
         unsock_fd_set(c, s);
     }
     /* As in the kernel, an address that cannot be stored costs the

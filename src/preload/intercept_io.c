@@ -1,12 +1,17 @@
-/* read, write, recv and their fortified forms: only an early socket (early.h)
- * is unsock's business here. It was never connected, and TCP's errors for
- * that (ENOTCONN, EPIPE) are not a unix socket's (EINVAL, ENOTCONN): the IP
- * socket answers. Anything else goes straight to the C library. */
+/* read, write, readv, writev, recv and their fortified forms: an early
+ * socket (early.h) was never connected, and TCP's errors for that (ENOTCONN,
+ * EPIPE) are not a unix socket's (EINVAL, ENOTCONN): the IP socket answers.
+ * A write on a converted datagram socket is the send it is on UDP
+ * (intercept_send.c: dropped rather than blocking on a full receiver).
+ * Anything else goes straight to the C library after one lock-free look. */
 #undef _FORTIFY_SOURCE /* its inline wrappers would clash with ours */
 #define _GNU_SOURCE
 #include "early.h"
 #include "init.h"
 #include "real.h"
+
+#include <limits.h>
+#include <sys/uio.h>
 
 UNSOCK_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
@@ -14,10 +19,39 @@ UNSOCK_EXPORT ssize_t read(int fd, void *buf, size_t n)
     return unsock_early_as_ip(fd) != 0 ? -1 : unsock_real.read(fd, buf, n);
 }
 
+/* What a write on fd is: 1 a send (a converted datagram socket), 0 a write
+ * (fd made its IP socket first if it was an early one), -1 an error. */
+static int write_is_send(int fd)
+{
+    int type = unsock_fd_converted_type(fd);
+    if (type == SOCK_DGRAM)
+        return 1;
+    return (type & UNSOCK_EARLY) && unsock_early_materialize(fd) != 0 ? -1 : 0;
+}
+
 UNSOCK_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     unsock_init();
-    return unsock_early_as_ip(fd) != 0 ? -1 : unsock_real.write(fd, buf, n);
+    int how = write_is_send(fd);
+    return how == 0 ? unsock_real.write(fd, buf, n) : how > 0 ? send(fd, buf, n, 0) : -1;
+}
+
+UNSOCK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int count)
+{
+    unsock_init();
+    int how = write_is_send(fd);
+    if (how < 0)
+        return -1;
+    if (how == 0 || count < 0 || count > IOV_MAX) /* the kernel's EINVAL for a bad count, not sendmsg's */
+        return unsock_real.writev(fd, iov, count);
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = count};
+    return sendmsg(fd, &m, 0);
+}
+
+UNSOCK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int count)
+{
+    unsock_init();
+    return unsock_early_as_ip(fd) != 0 ? -1 : unsock_real.readv(fd, iov, count);
 }
 
 UNSOCK_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)

@@ -66,12 +66,33 @@ static int route(int fd, const struct sockaddr *dest, socklen_t dlen, int flags,
     return ROUTE_UNIX;
 }
 
+/* A send without an address on a converted datagram socket failed: on a
+ * socket never connected with UDP's EDESTADDRREQ (a unix socket says
+ * ENOTCONN); a peer that went away (a server restarting), whose unix socket
+ * the kernel then disconnects, is connected again at the next send, as UDP
+ * goes on sending to its port. */
+static void connected_send_failed(int fd)
+{
+    if (errno != ENOTCONN && errno != ECONNREFUSED)
+        return;
+    struct usock *s = unsock_fd_lock(fd);
+    if (s == NULL)
+        return;
+    if (s->peer_len == 0 && errno == ENOTCONN)
+        errno = EDESTADDRREQ;
+    else if (s->peer_len != 0)
+        s->peer_pending = true;
+    unsock_unlock();
+}
+
 /* Datagrams are sent with MSG_DONTWAIT: a unix receiver whose queue is full
  * would block the sender, where UDP drops the datagram; so it is dropped,
  * as is one to a port nobody serves, or to a receiver connected to another
  * peer (EPERM, where UDP filters it) (un given: an unconnected send). */
 static ssize_t sent(ssize_t r, size_t n, int fd, const struct sockaddr_un *un)
 {
+    if (r < 0 && un == NULL)
+        connected_send_failed(fd);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
                   (un != NULL && (errno == ENOENT || errno == ECONNREFUSED || errno == EPERM)))) {
         unsock_debug("send fd %d: %s, datagram dropped as UDP would", fd,

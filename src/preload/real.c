@@ -28,6 +28,8 @@ const char *unsock_real_resolve(void)
     RESOLVE(getpeername, true);
     RESOLVE(read, true);
     RESOLVE(write, true);
+    RESOLVE(readv, true);
+    RESOLVE(writev, true);
     RESOLVE(recv, true);
     RESOLVE(recvfrom, true);
     RESOLVE(recvmsg, true);

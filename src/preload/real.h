@@ -18,6 +18,7 @@ typedef unsigned int unsock_mmsg_flags;
 #endif
 
 #include <sys/epoll.h>
+#include <sys/uio.h>
 
 struct unsock_real {
     int (*socket)(int, int, int);
@@ -32,6 +33,8 @@ struct unsock_real {
     int (*getpeername)(int, struct sockaddr *, socklen_t *);
     ssize_t (*read)(int, void *, size_t);
     ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
     ssize_t (*recv)(int, void *, size_t, int);
     ssize_t (*read_chk)(int, void *, size_t, size_t);
     ssize_t (*recv_chk)(int, void *, size_t, size_t, int);

@@ -36,6 +36,23 @@ socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out)
     return sizeof(*in);
 }
 
+socklen_t unsock_fake_addr6(uint16_t port, struct sockaddr_storage *out)
+{
+    for (size_t i = 0; i < unsock_cfg.nranges; i++) {
+        if (unsock_cfg.ranges[i].family == AF_INET6) {
+            memset(out, 0, sizeof(*out));
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(port);
+            memcpy(&in6->sin6_addr, unsock_cfg.ranges[i].addr, sizeof(in6->sin6_addr));
+            return sizeof(*in6);
+        }
+    }
+    struct sockaddr_storage v4;
+    unsock_fake_addr(port, &v4);
+    return unsock_address_as(AF_INET6, &v4, out);
+}
+
 socklen_t unsock_other_end(const struct sockaddr_storage *end, uint16_t port, struct sockaddr_storage *out)
 {
     memset(out, 0, sizeof(*out));

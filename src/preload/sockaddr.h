@@ -11,6 +11,10 @@
  * what UNSOCK_ACCEPT_CONVERT_* report, as in the original. */
 socklen_t unsock_fake_addr(uint16_t port, struct sockaddr_storage *out);
 
+/* Its IPv6 counterpart: the first IPv6 address of UNSOCK_ADDR, or without
+ * one the IPv4 address above IPv4-mapped. */
+socklen_t unsock_fake_addr6(uint16_t port, struct sockaddr_storage *out);
+
 /* The other end of a converted connection or datagram exchange one end of
  * which is end (AF_INET or AF_INET6), with the given port: as the kernel's
  * loopback route would pick, 127.0.0.1 / ::1 / ::ffff:127.0.0.1 for

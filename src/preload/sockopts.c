@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* struct ucred */
 #include "sockopts.h"
 
+#include "log.h"
 #include "real.h"
 #include "peer.h"
 #include "sockaddr.h"
@@ -226,8 +227,44 @@ static int peer_cred(int fd, void *val, socklen_t *len)
     return unsock_copy_out(val, len, &cred, sizeof(cred), false);
 }
 
+/* No unix address tells an IPv6 socket from an IPv4 one (a listener is
+ * DIR/PORT.sock either way), so the family travels in the socket itself:
+ * SO_INCOMING_CPU, which any process may set and read and which means
+ * nothing to a unix socket, holds this mark on an IPv6 one. */
+#define INET6_MARK 0x756e7336 /* "uns6" */
+
+void unsock_mark_family(int sock, int family)
+{
+    int mark = INET6_MARK;
+    if (family == AF_INET6 &&
+        unsock_real.setsockopt(sock, SOL_SOCKET, SO_INCOMING_CPU, &mark, sizeof(mark)) != 0)
+        unsock_debug("fd %d: not marked IPv6 for the processes it may reach: %s", sock, strerror(errno));
+}
+
+int unsock_marked_family(int sock)
+{
+    int mark = -1;
+    socklen_t len = sizeof(mark);
+    return unsock_real.getsockopt(sock, SOL_SOCKET, SO_INCOMING_CPU, &mark, &len) == 0 && mark == INET6_MARK
+               ? AF_INET6
+               : AF_INET;
+}
+
+/* SO_INCOMING_CPU: the kernel's, but the mark is none of the program's
+ * business. */
+static int incoming_cpu(int fd, void *val, socklen_t *len)
+{
+    int cpu;
+    socklen_t clen = sizeof(cpu);
+    if (unsock_real.getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &clen) != 0)
+        return -1;
+    return int_out(val, len, cpu == INET6_MARK ? -1 : cpu);
+}
+
 int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len)
 {
+    if (level == SOL_SOCKET && name == SO_INCOMING_CPU)
+        return incoming_cpu(fd, val, len);
     if (level == SOL_SOCKET && name == SO_DOMAIN)
         return int_out(val, len, s->family);
     if (level == SOL_SOCKET && name == SO_PROTOCOL)

@@ -31,6 +31,14 @@ int unsock_opt_fresh(const struct usock *s, int level, int name, void *val, sock
  * or 1 when the option is the unix socket's own, for the kernel to answer. */
 int unsock_sockopt_get(struct usock *s, int fd, int level, int name, void *val, socklen_t *len);
 
+/* Mark sock, a unix socket converted for a socket of family, so that a
+ * process it reaches (adopt.h) takes it for one of that family; nothing for
+ * AF_INET, what an unmarked socket is taken for. Best effort. */
+void unsock_mark_family(int sock, int family);
+
+/* The family sock was marked with: AF_INET6, or AF_INET. */
+int unsock_marked_family(int sock);
+
 /* The file of unsock's supervisor (each engine knows where it is), or NULL. */
 const char *unsock_supervisor_binary(void);
 

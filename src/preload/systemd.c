@@ -342,19 +342,22 @@ static int set_passed_cloexec(size_t n, bool on)
     return 0;
 }
 
+/* Set beside LISTEN_PID for a spawned child, whose pid is not known yet. */
+#define SPAWNED "UNSOCK_LISTEN_SPAWNED=1"
+
 /* envp without its LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES, followed by
  * ours; one allocation. */
-static char **listen_env(char *const envp[], size_t n)
+static char **listen_env(char *const envp[], size_t n, bool spawn)
 {
     size_t count = 0;
     while (envp != NULL && envp[count] != NULL)
         count++;
     size_t names_len = names_as_passed != NULL ? strlen(names_as_passed) + sizeof("LISTEN_FDNAMES=") : 0;
     size_t vars = 2 * 32 + names_len;
-    char **env = malloc((count + 4) * sizeof(char *) + vars);
+    char **env = malloc((count + 5) * sizeof(char *) + vars);
     if (env == NULL)
         return NULL;
-    char *buf = (char *)(env + count + 4);
+    char *buf = (char *)(env + count + 5);
     size_t k = 0;
     for (size_t i = 0; i < count; i++)
         if (strncmp(envp[i], "LISTEN_PID=", 11) != 0 && strncmp(envp[i], "LISTEN_FDS=", 11) != 0 &&
@@ -368,11 +371,13 @@ static char **listen_env(char *const envp[], size_t n)
         env[k++] = buf;
         snprintf(buf, names_len, "LISTEN_FDNAMES=%s", names_as_passed);
     }
+    if (spawn)
+        env[k++] = SPAWNED;
     env[k] = NULL;
     return env;
 }
 
-char **unsock_systemd_exec_env(char *const envp[])
+char **unsock_systemd_exec_env(char *const envp[], bool spawn)
 {
     size_t n = atomic_load_explicit(&npassed, memory_order_acquire);
     /* A forked child was not passed them; nor a vfork child, which must not
@@ -391,7 +396,7 @@ char **unsock_systemd_exec_env(char *const envp[])
     }
     if (why != NULL)
         goto out;
-    if ((env = listen_env(envp, n)) == NULL) {
+    if ((env = listen_env(envp, n, spawn)) == NULL) {
         why = "no memory";
         goto out;
     }
@@ -402,7 +407,7 @@ char **unsock_systemd_exec_env(char *const envp[])
         set_passed_cloexec(n, true);
         goto out;
     }
-    unsock_debug("exec: passing on the %zu sockets systemd passed", n);
+    unsock_debug("%s: passing on the %zu sockets systemd passed", spawn ? "spawn" : "exec", n);
 out:
     pthread_mutex_unlock(&lock);
     if (why != NULL)
@@ -420,4 +425,20 @@ void unsock_systemd_exec_failed(char **env)
     pthread_mutex_unlock(&lock);
     free(env);
     errno = saved;
+}
+
+void unsock_systemd_spawned(void)
+{
+    if (getenv("UNSOCK_LISTEN_SPAWNED") == NULL)
+        return;
+    const char *pid_s = getenv("LISTEN_PID");
+    unsigned long pid;
+    char own[16];
+    if (pid_s != NULL && parse_number(pid_s, INT_MAX, &pid) && (pid_t)pid == getppid()) {
+        snprintf(own, sizeof(own), "%d", (int)getpid());
+        if (setenv("LISTEN_PID", own, 1) != 0)
+            unsock_debug("systemd: LISTEN_PID of a spawned child not set: %s", strerror(errno));
+    }
+    if (unsetenv("UNSOCK_LISTEN_SPAWNED") != 0)
+        unsock_debug("systemd: UNSOCK_LISTEN_SPAWNED not unset: %s", strerror(errno));
 }

@@ -44,8 +44,14 @@ int unsock_systemd_move(int fd);
  * it becomes, as systemd passed them: FD_CLOEXEC is cleared and the result
  * is envp with LISTEN_* set again, to exec with; if the exec returns,
  * unsock_systemd_exec_failed() undoes both. NULL: exec unchanged (errno
- * kept). */
-char **unsock_systemd_exec_env(char *const envp[]);
+ * kept). A spawn (posix_spawn) passes them on as well, undone once the
+ * child has them; its LISTEN_PID is made the child's by the shim there
+ * (unsock_systemd_spawned). */
+char **unsock_systemd_exec_env(char *const envp[], bool spawn);
 void unsock_systemd_exec_failed(char **env);
+
+/* In a child that a spawn passed the sockets to: LISTEN_PID, its parent's,
+ * made its own, before anything reads it. Called once from unsock_init(). */
+void unsock_systemd_spawned(void);
 
 #endif

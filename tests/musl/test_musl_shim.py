@@ -85,6 +85,22 @@ def test_a_tree_mixing_both_libraries(sockdir: Path, top: str) -> None:
     assert any(ln.startswith("unsock: connect fd ") and f"-> path {sockdir}/{port}.sock" in ln for ln in log), log
 
 
+@pytest.mark.parametrize("how", ["execveat", "execveat-fd", "fexecve", "posix_spawn", "posix_spawnp"])
+def test_a_glibc_launcher_runs_a_musl_program(sockdir: Path, how: str) -> None:
+    """execveat, fexecve and posix_spawn(p) swap builds for a program of the other C library as
+    execve does: the musl server a glibc launcher runs is converted."""
+    port = 7822
+    launcher = compile_prog(PROGS / "sdlaunch.c", [PROGS / "probe.h"])
+    server = musl_prog(PROGS / "sdserve.c")
+    script = (f"{launcher} {how} {server} none {COVERED} {port} 1 & "
+              f"until [ -S {sockdir}/{port}.sock ]; do sleep 0.05; done; "
+              f"{require_program('curl')} -sS --max-time 20 http://{COVERED}:{port}/ && wait $!")
+    p = run(sockdir, ["sh", "-c", script])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"listener inet {COVERED} {port}" in p.stdout.splitlines(), p.stdout
+    assert f"another C library, with {library_path().parent}/libunsock-musl.so" in p.stderr, p.stderr
+
+
 def test_a_musl_program_without_a_musl_build_is_refused(tmp_path: Path, sockdir: Path) -> None:
     """A glibc build with no musl build beside it does not let a musl program run unconverted:
     its exec fails and one line says what to do."""

@@ -12,21 +12,28 @@ from tests.helpers.output import OutputReader
 from tests.helpers.shim import unix_connect
 from tests.shim.conftest import COVERED
 
-AF_INET, STREAM, TCP = int(socket.AF_INET), int(socket.SOCK_STREAM), int(socket.IPPROTO_TCP)
+AF_INET, AF_INET6 = int(socket.AF_INET), int(socket.AF_INET6)
+STREAM, TCP = int(socket.SOCK_STREAM), int(socket.IPPROTO_TCP)
 
 
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
 @pytest.mark.parametrize("how", ["exec", "fork", "scm"])
-def test_converted_sockets_still_look_like_tcp(unsock, how):
-    out = json.loads(unsock.run(unsock.script("inherit.py", COVERED, how)).stdout)
+def test_converted_sockets_still_look_like_tcp(unsock, how, family):
+    """Listener, client and accepted connection keep their family (IPv6 ones
+    say AF_INET6 and report IPv6 addresses) in the process they reach."""
+    ip, fam = (COVERED, AF_INET) if family == "ipv4" else ("::1", AF_INET6)
+    out = json.loads(unsock.run(unsock.script("inherit.py", ip, how),
+                                env=unsock.env(UNSOCK_ADDR=f"{COVERED}/32,::1/128")).stdout)
     lst, cli, acc, new = out["listener"], out["client"], out["accepted"], out["accepted_new"]
     port = lst["name"][1]
     for d in (lst, cli, acc, new):
-        assert (d["family"], d["type"], d["proto"], d["domain"]) == (AF_INET, STREAM, TCP, AF_INET), d
-    assert lst["name"] == [COVERED, port] and lst["peer"] == 107  # ENOTCONN
-    # the client's address (its process's, 127.X.Y.Z) is the same on both ends
-    assert cli["peer"] == [COVERED, port] and cli["name"][0].startswith("127.")
-    assert acc["name"] == [COVERED, port] and acc["peer"] == cli["name"]
-    assert new["name"] == [COVERED, port]
+        assert (d["family"], d["type"], d["proto"], d["domain"], d["cpu"]) == (fam, STREAM, TCP, fam, -1), d
+    assert lst["name"] == [ip, port] and lst["peer"] == 107  # ENOTCONN
+    # the client's address (its process's, 127.X.Y.Z or ::1) is the same on both ends
+    assert cli["peer"] == [ip, port]
+    assert cli["name"][0].startswith("127.") if family == "ipv4" else cli["name"][0] == "::1"
+    assert acc["name"] == [ip, port] and acc["peer"] == cli["name"]
+    assert new["name"] == [ip, port]
     assert new["peer"] == out["new_client"] and out["accepted_from"] == [out["new_client"][0], True]
     assert out["data"] == "ping"
 

@@ -119,6 +119,38 @@ def test_wrapper_that_execs_the_program(activator: Activator, sockdir: Path, cpr
     assert "-> passed fd 3 (web)" in err, err
 
 
+@pytest.mark.parametrize("how", ["fexecve", "posix_spawn", "posix_spawnp"])
+def test_launcher_that_execs_or_spawns_the_program(activator: Activator, sockdir: Path, cprog: CProg,
+                                                   how: str) -> None:
+    """A launcher that runs the program with fexecve, or spawns it with
+    posix_spawn or posix_spawnp and waits, hands the sockets on as execve
+    does: the program's LISTEN_PID is its own (its shim takes the sockets)."""
+    launched(activator, sockdir, cprog, how)
+
+
+@pytest.mark.parametrize("how", ["execveat", "execveat-fd"])
+def test_launcher_that_execveats_the_program(activator: Activator, sockdir: Path, glibc_prog: CProg,
+                                             how: str) -> None:
+    """glibc's execveat(), of a path or of a descriptor (musl has none)."""
+    launched(activator, sockdir, glibc_prog, how)
+
+
+def launched(activator: Activator, sockdir: Path, cprog: CProg, how: str) -> None:
+    port, sock = free_tcp_port(), sockdir / "web.sock"
+    prog = [str(cprog("sdserve")), "closeloop", "127.0.0.1", str(port), "1"]
+    run = activator.start([str(sock)], [str(cprog("sdlaunch")), how, *prog], ["in,systemd"], fdnames="web",
+                          debug=True)
+    got = body_fields(curl_unix(sock))
+    assert got["listener"] == f"inet 127.0.0.1 {port}"
+    assert got["child-env"] == "none"
+    finished(run)
+    err = run.stderr()
+    verb = "spawn" if how.startswith("posix_spawn") else "exec"
+    assert f"{verb}: passing on the 1 sockets systemd passed" in err, err
+    assert "-> passed fd 3 (web)" in err, err
+    assert "is not this process" not in err, err
+
+
 def test_nonblocking_program_socket(activator: Activator, sockdir: Path, cprog: CProg) -> None:
     """O_NONBLOCK of the program's socket is what the passed one gets."""
     port, sock = free_tcp_port(), sockdir / "web.sock"

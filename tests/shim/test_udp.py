@@ -42,6 +42,17 @@ def test_datagram_calls(unsock, cprog, ip, lo, port):
     assert os.listdir(unsock.dir) == []
 
 
+@pytest.mark.parametrize("ip", ["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
+def test_write_and_read_on_connected_datagram_socket(unsock, cprog, ip):
+    """write, writev, read and readv on a connected UDP socket do what they do
+    on real UDP: datagrams to and from the peer, dropped rather than blocking
+    on a receiver that does not read, EDESTADDRREQ without a peer."""
+    real = unsock.prog(cprog("dgramwrite"), ip, "7820", "udp", env=unsock.env(UNSOCK_ADDR="127.0.0.2/32"))
+    shimmed = unsock.prog(cprog("dgramwrite"), ip, "7821", "unix", env=unsock.env(UNSOCK_ADDR=WIDE))
+    assert shimmed == real
+    assert "read three" in real and "readv fo|ur" in real and "write unconnected: EDESTADDRREQ" in real
+
+
 def test_ipv4_mapped_datagrams(unsock, cprog):
     """AF_INET6 UDP sockets on ::ffff:127.0.0.1 are covered by the IPv4
     range; their peers are IPv4-mapped too (::ffff:127.0.0.1, an address they

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 static int family;
 
@@ -140,9 +141,10 @@ static void unconnected(void)
     char b = 'x';
     struct iovec io = {&b, 1};
     struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1};
-    for (int call = 0; call < 8; call++) {
+    for (int call = 0; call < 10; call++) {
         int fd = fresh();
-        const char *what[] = {"shutdown", "send", "write", "sendmsg", "recv", "read", "recvmsg", "accept"};
+        const char *what[] = {"shutdown", "send", "write", "sendmsg", "recv", "read", "recvmsg", "accept",
+                              "writev", "readv"};
         ssize_t r = call == 0 ? shutdown(fd, SHUT_WR)
                     : call == 1 ? send(fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)
                     : call == 2 ? write(fd, &b, 1)
@@ -150,7 +152,9 @@ static void unconnected(void)
                     : call == 4 ? recv(fd, &b, 1, MSG_DONTWAIT)
                     : call == 5 ? read(fd, &b, 1)
                     : call == 6 ? recvmsg(fd, &m, MSG_DONTWAIT)
-                                : accept(fd, NULL, NULL);
+                    : call == 7 ? accept(fd, NULL, NULL)
+                    : call == 8 ? writev(fd, &io, 1)
+                                : readv(fd, &io, 1);
         printf("%s %zd errno=%d\n", what[call], r, r < 0 ? errno : 0);
         close(fd);
     }

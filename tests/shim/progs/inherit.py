@@ -1,5 +1,6 @@
-"""The converted sockets a process gets from elsewhere still look like TCP:
-inherited across exec, inherited across fork, or received over SCM_RIGHTS.
+"""The converted sockets a process gets from elsewhere still look like TCP
+(over IPv6 for an IPv6 COVERED_IP): inherited across exec, inherited across
+fork, or received over SCM_RIGHTS.
 Usage: inherit.py COVERED_IP exec|fork|scm"""
 
 import json
@@ -10,9 +11,10 @@ import sys
 
 def describe(s):
     d = {"family": int(s.family), "type": int(s.type), "proto": s.proto,
-         "domain": s.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN), "name": list(s.getsockname())}
+         "domain": s.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN), "name": list(s.getsockname()[:2]),
+         "cpu": s.getsockopt(socket.SOL_SOCKET, socket.SO_INCOMING_CPU)}
     try:
-        d["peer"] = list(s.getpeername())
+        d["peer"] = list(s.getpeername()[:2])
     except OSError as e:
         d["peer"] = e.errno
     return d
@@ -29,7 +31,7 @@ def child(fds, ip):
     c2 = socket.create_connection((ip, port), timeout=10)
     a2, peer = lst.accept()
     out["accepted_from"] = [peer[0], peer[1] != 0]
-    out["new_client"] = list(c2.getsockname())
+    out["new_client"] = list(c2.getsockname()[:2])
     out["accepted_new"] = describe(a2)
     c2.close()
     print(json.dumps(out), flush=True)
@@ -45,10 +47,10 @@ def main():
         _, got, _, _ = socket.recv_fds(chan, 10, 3)
         child(got, ip)
         return
-    lst = socket.socket()
+    lst = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET)
     lst.bind((ip, 0))
     lst.listen()
-    cli = socket.create_connection(lst.getsockname())
+    cli = socket.create_connection(lst.getsockname()[:2])
     acc, _ = lst.accept()
     fds = [lst.fileno(), cli.fileno(), acc.fileno()]
     if how == "exec":
