@@ -24,8 +24,23 @@ struct pending {
     char path[UNSOCK_SUN_PATH_MAX + 1];
 };
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending *pending_head;
+static struct pending *pending_head, *pending_tail; /* oldest first */
 static unsigned pending_count;
+
+/* Appends p (pending_lock held); false when the list is full. */
+static bool pending_push_locked(struct pending *p)
+{
+    if (pending_count >= PENDING_MAX)
+        return false;
+    p->next = NULL;
+    if (pending_tail != NULL)
+        pending_tail->next = p;
+    else
+        pending_head = p;
+    pending_tail = p;
+    pending_count++;
+    return true;
+}
 
 void unsock_owned_forget_locked(struct usock *s)
 {
@@ -49,20 +64,52 @@ static void pending_add(const struct usock *s)
     p->type = s->type;
     memcpy(p->path, s->path, sizeof(p->path));
     pthread_mutex_lock(&pending_lock);
-    if (pending_count < PENDING_MAX) {
-        p->next = pending_head;
-        pending_head = p;
-        pending_count++;
+    if (pending_push_locked(p))
         p = NULL;
-    }
     pthread_mutex_unlock(&pending_lock);
     free(p);
 }
 
+/* The oldest few removals owed, tried again whenever this process lets go of another socket
+ * file: the other holder is often gone by then (a forked child that inherited a listener of
+ * another thread and exited), and a process that keeps closing listeners while it forks would
+ * otherwise fill the list and leave files behind until it exits, or for good past PENDING_MAX.
+ * Those still served go back to the end of the list. */
+#define PENDING_RETRY 4
+static void pending_retry(void)
+{
+    for (int i = 0; i < PENDING_RETRY; i++) {
+        pthread_mutex_lock(&pending_lock);
+        struct pending *p = pending_head;
+        if (p != NULL) {
+            pending_head = p->next;
+            if (pending_head == NULL)
+                pending_tail = NULL;
+            pending_count--;
+        }
+        pthread_mutex_unlock(&pending_lock);
+        if (p == NULL)
+            return;
+        bool kept = unsock_sockfile_release(p->path, p->file_dev, p->file_ino, p->sock_ino, p->type);
+        if (kept) {
+            pthread_mutex_lock(&pending_lock);
+            if (pending_push_locked(p))
+                p = NULL;
+            pthread_mutex_unlock(&pending_lock);
+        }
+        free(p);
+        if (kept)
+            return; /* still served: the next call goes on with the next one */
+    }
+}
+
 void unsock_sock_finish(struct usock *s)
 {
-    if (s->owns_file && unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
-        pending_add(s);
+    if (s->owns_file) {
+        pending_retry();
+        if (unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
+            pending_add(s);
+    }
     unsock_sock_free(s);
 }
 
@@ -105,7 +152,7 @@ void unsock_owned_exit(void)
 {
     pthread_mutex_lock(&pending_lock);
     struct pending *p = pending_head;
-    pending_head = NULL;
+    pending_head = pending_tail = NULL;
     pending_count = 0;
     pthread_mutex_unlock(&pending_lock);
     while (p != NULL) {
