@@ -5,9 +5,11 @@ take turns: the benchmark's httpreq (a connection per request) and wrk (keep-ali
 nginx, redis-benchmark with -k 0 (a connection per request) and -k 1 (keep-alive) against redis.
 By default at least 1,000,000 connections in all, as the servers count them.
 
-It reports the errors (clients' and servers' own counts and logs; must be 0), and the open
-descriptors and resident memory of the servers (after a warm-up, and at the end) and of each
-client (settled, and its last sample): they must be flat. Exit 1 otherwise."""
+It reports the errors (clients' and servers' own counts and logs, and connections the server did
+not see; must be 0), and the open descriptors and resident memory of the servers (after a warm-up
+of every phase, and at the end) and of each client (sampled a fifth into its run, and last before
+it ended): descriptors may not grow (a client's by no more than the connections it holds at once),
+RSS by no more than --rss-tolerance. Exit 1 otherwise, 2 if it could not run."""
 
 from __future__ import annotations
 
