@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 SOURCES := pyproject.toml meson.build $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
 
-.PHONY: all install demo test lint clean
+.PHONY: all install demo test test-asan lint clean
 
 all: install
 
@@ -32,6 +32,12 @@ lint: install
 test: install lint
 	$(PY) -m pytest -q tests
 	UNSOCK_IP_AT_SOCKET=1 $(PY) -m pytest -q tests/shim tests/musl tests/integration
+	$(MAKE) --no-print-directory test-asan
+
+# tests/shim with the shim built with ASan+UBSan, any sanitizer report failing the pass (issue 13;
+# tests/helpers/asan_pass.py). Glibc probes only: a musl program takes the musl build of the shim.
+test-asan: install
+	$(PY) -m tests.helpers.asan_pass
 
 # Benchmarks (not tests; see README "Performance"): `make bench BENCH_ARGS="--pin"`.
 # matplotlib (the `bench` extra in pyproject.toml) is installed for this target only.

@@ -12,12 +12,12 @@ static struct usock *owned_head; /* under the fd table's lock */
 /* Socket files whose socket was still open in another process when this
  * one closed its last copy. The last holder may not be allowed to remove
  * the file (nginx's workers run as another user than the master that bound
- * it), so this process tries again when it exits. A leaf lock of its own:
- * files are added with or without the main lock held, by close too, which
- * a signal handler may call: a fixed pool, no malloc. */
+ * it), so this process tries again later and when it exits. A leaf lock of
+ * its own: files are added with or without the main lock held, by close
+ * too, which a signal handler may call: a fixed ring, oldest first, no
+ * malloc. */
 #define PENDING_MAX 256
 struct pending {
-    bool used;
     dev_t file_dev;
     ino_t file_ino, sock_ino;
     int type;
@@ -25,6 +25,38 @@ struct pending {
 };
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending pending[PENDING_MAX];
+static unsigned pending_first, pending_count;
+
+/* Appends *p; false when the ring is full (the file then stays, to be
+ * replaced as stale by the next bind). */
+static bool pending_push(const struct pending *p)
+{
+    unsock_owned_lock();
+    bool room = pending_count < PENDING_MAX;
+    if (room)
+        pending[(pending_first + pending_count++) % PENDING_MAX] = *p;
+    unsock_owned_unlock();
+    return room;
+}
+
+/* The oldest removal owed, taken off the ring; false if none. */
+static bool pending_pop(struct pending *out)
+{
+    unsock_owned_lock();
+    bool any = pending_count > 0;
+    if (any) {
+        *out = pending[pending_first];
+        pending_first = (pending_first + 1) % PENDING_MAX;
+        pending_count--;
+    }
+    unsock_owned_unlock();
+    return any;
+}
+
+static bool release(const struct pending *p)
+{
+    return unsock_sockfile_release(p->path, p->file_dev, p->file_ino, p->sock_ino, p->type);
+}
 
 void unsock_owned_forget_locked(struct usock *s)
 {
@@ -39,22 +71,35 @@ void unsock_owned_forget_locked(struct usock *s)
 
 static void pending_add(const struct usock *s)
 {
-    unsock_owned_lock();
-    for (struct pending *p = pending; p < pending + PENDING_MAX; p++) {
-        if (!p->used) { /* else the file stays, to be replaced as stale by the next bind */
-            *p = (struct pending){.used = true, .file_dev = s->file_dev, .file_ino = s->file_ino,
-                                  .sock_ino = s->sock_ino, .type = s->type};
-            memcpy(p->path, s->path, sizeof(p->path));
-            break;
+    struct pending p = {.file_dev = s->file_dev, .file_ino = s->file_ino, .sock_ino = s->sock_ino, .type = s->type};
+    memcpy(p.path, s->path, sizeof(p.path));
+    pending_push(&p);
+}
+
+/* The oldest few removals owed, tried again whenever this process lets go of another socket
+ * file: the other holder is often gone by then (a forked child that inherited a listener of
+ * another thread and exited), and a process that keeps closing listeners while it forks would
+ * otherwise fill the ring and leave files behind until it exits, or for good past PENDING_MAX.
+ * Those still served go back to the end. */
+#define PENDING_RETRY 4
+static void pending_retry(void)
+{
+    struct pending p;
+    for (int i = 0; i < PENDING_RETRY && pending_pop(&p); i++) {
+        if (release(&p)) {
+            pending_push(&p);
+            return; /* still served: the next call goes on with the next one */
         }
     }
-    unsock_owned_unlock();
 }
 
 void unsock_sock_finish(struct usock *s)
 {
-    if (s->owns_file && unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
-        pending_add(s);
+    if (s->owns_file) {
+        pending_retry();
+        if (unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
+            pending_add(s);
+    }
     unsock_sock_free(s);
 }
 
@@ -97,12 +142,7 @@ void unsock_owned_unlock(void)
 
 void unsock_owned_exit(void)
 {
-    for (struct pending *p = pending; p < pending + PENDING_MAX; p++) {
-        unsock_owned_lock();
-        struct pending mine = *p;
-        p->used = false;
-        unsock_owned_unlock();
-        if (mine.used)
-            unsock_sockfile_release(mine.path, mine.file_dev, mine.file_ino, mine.sock_ino, mine.type);
-    }
+    struct pending p;
+    for (unsigned n = pending_count; n > 0 && pending_pop(&p); n--)
+        release(&p);
 }

@@ -299,9 +299,13 @@ bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_
     memset(&addr, 0, sizeof(addr));
     addr.sun_family = AF_UNIX;
     strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
-    /* Not listed may also mean served from another network namespace. */
-    if (!socket_file_is_stale(&addr, sizeof(addr), type, &st))
-        return false;
+    /* Not listed may also mean served from another network namespace, or missed: a reader of
+     * /proc/net/unix can skip lines while other sockets come and go. Still our file and still
+     * answering, it is owed as if listed, not left for good. */
+    if (!socket_file_is_stale(&addr, sizeof(addr), type, &st)) {
+        unsock_debug("close %s: still answers, file kept", path);
+        return true;
+    }
     if (unlink_if_same(path, dev, ino) == 0)
         unsock_debug("close %s: socket file removed", path);
     else

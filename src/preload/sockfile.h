@@ -26,8 +26,9 @@ bool unsock_socket_open(ino_t sock_ino);
 
 /* Remove path if it is still the file (dev, ino), the socket sock_ino (of
  * the given type) is no longer open in any process, and nothing else
- * serves the path. Returns true if the socket is still open elsewhere, so
- * that the file may be worth another try later. */
+ * serves the path. Returns true if the socket is still open elsewhere, or
+ * the file still ours answers a connect, so that the file may be worth
+ * another try later. */
 bool unsock_sockfile_release(const char *path, dev_t dev, ino_t ino, ino_t sock_ino, int type);
 
 /* Binding a socket to a plan's unix address (the engines' common part):

@@ -5,6 +5,7 @@ Every program runs under the installed libunsock.so unless UNSOCK_TEST_PRELOAD
 names another LD_PRELOAD value, e.g. a sanitizer build of src/core/*.c and src/preload/*.c:
     UNSOCK_TEST_PRELOAD="$(gcc -print-file-name=libasan.so) /tmp/libunsock-asan.so"
     ASAN_OPTIONS=detect_leaks=0 .venv/bin/python -m pytest -q tests/shim
+`make test-asan` does that (tests/helpers/asan_pass.py), for the glibc variants.
 """
 
 from __future__ import annotations
