@@ -20,6 +20,21 @@
 #define UNIX_FLAG_LISTENING 0x10000u
 #define UNIX_STATE_UNCONNECTED 1u
 
+/* Files of the shim's own, opened and closed with plain system calls: the
+ * program's close() may be wrapped (by this shim, or a sanitizer that
+ * tracks descriptors), and both ends must be seen alike or not at all. */
+static int open_own(const char *path, int flags)
+{
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+}
+
+static void close_own(int fd)
+{
+    int saved = errno;
+    syscall(SYS_close, fd);
+    errno = saved;
+}
+
 /* The next field of a /proc/net/unix line at *p (end e) as a number in
  * base, *p moved past it and the spaces after it; false if none. */
 static bool field(const char **p, const char *e, unsigned base, unsigned long long *out)
@@ -71,7 +86,7 @@ static bool line_matches(const char *line, const char *e, ino_t ino, const char 
  * signal handler may get here. */
 static bool unix_socket_listed(ino_t ino, const char *path)
 {
-    int fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC);
+    int fd = open_own("/proc/net/unix", O_RDONLY);
     if (fd < 0)
         return true; /* cannot tell: assume it is */
     char buf[8192];
@@ -94,7 +109,7 @@ static bool unix_socket_listed(ino_t ino, const char *path)
     }
     if (n < 0 && !found)
         found = true; /* cannot tell */
-    unsock_real.close(fd);
+    close_own(fd);
     return found;
 }
 
@@ -139,7 +154,7 @@ static int unlink_if_same(const char *path, dev_t dev, ino_t ino)
     char aside[64];
     snprintf(aside, sizeof(aside), ".unsock-%ld-%u.gone", (long)getpid(),
              atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed));
-    int dfd = open(slash != NULL ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int dfd = open_own(slash != NULL ? dir : ".", O_PATH | O_DIRECTORY);
     if (dfd < 0)
         return -1;
     int r = rename_noreplace(dfd, base, aside);
@@ -156,9 +171,7 @@ static int unlink_if_same(const char *path, dev_t dev, ino_t ino)
             r = -1;
         }
     }
-    int saved = errno;
-    unsock_real.close(dfd);
-    errno = saved;
+    close_own(dfd);
     return r;
 }
 
@@ -201,7 +214,7 @@ static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
  * following) and changed through /proc/self/fd. */
 static int widen_mode(const char *path, mode_t mode)
 {
-    int f = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int f = open_own(path, O_PATH | O_NOFOLLOW);
     if (f < 0)
         return -1;
     struct stat st;
@@ -215,9 +228,7 @@ static int widen_mode(const char *path, mode_t mode)
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f);
         r = chmod(proc, mode);
     }
-    int saved = errno;
-    unsock_real.close(f);
-    errno = saved;
+    close_own(f);
     return r;
 }
 
