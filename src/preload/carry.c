@@ -166,8 +166,13 @@ static const struct defaults *defaults_of(int family, int type)
 
 void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
 {
-    /* Read back from the kernel rather than only what went through
-     * setsockopt(): a raw system call may have set an option too. */
+    for (size_t i = 0; i < NCARRIED; i++)
+        if ((touched & ((uint64_t)1 << i)) != 0)
+            carry_one(from, to, s, &carried[i]);
+}
+
+void unsock_carry_changed(int from, int to, struct usock *s, uint64_t touched)
+{
     const struct defaults *d = defaults_of(s->family, s->type);
     for (size_t i = 0; i < NCARRIED; i++) {
         bool set = (touched & ((uint64_t)1 << i)) != 0;

@@ -10,11 +10,16 @@
 /* The touched bit of an option, or 0 if it is not carried over. */
 uint64_t unsock_carry_bit(int level, int name);
 
-/* Carry the options of the IP socket `from` to the unix socket `to`: those
- * flagged in touched, and any other whose value the kernel reports differs
- * from a fresh socket's (set with a raw system call). SOL_SOCKET options are
- * set on it, TCP- and IP-level ones are recorded in s for emulation. */
+/* Carry the options flagged in touched from the IP socket `from` to the unix
+ * socket `to`: SOL_SOCKET options are set on it, TCP- and IP-level ones are
+ * recorded in s for emulation. For the seccomp engine, which sees every
+ * setsockopt. */
 void unsock_carry(int from, int to, struct usock *s, uint64_t touched);
+
+/* The same, and any other option whose value the kernel reports differs
+ * from a fresh socket's: the preload engine does not see a setsockopt made
+ * with a raw system call. */
+void unsock_carry_changed(int from, int to, struct usock *s, uint64_t touched);
 
 /* The reverse, for an early socket replaced by the IP socket it stood for
  * (early.h): the SOL_SOCKET options flagged in touched from the unix socket

@@ -52,7 +52,7 @@ int unsock_swap_prepare(int fd, struct usock *s, int domain)
     if (tmp < 0)
         return -1;
     uint64_t touched = unsock_fd_touched(fd);
-    unsock_carry(fd, tmp, s, touched);
+    unsock_carry_changed(fd, tmp, s, touched);
     if (domain == AF_UNIX)
         unsock_mark_family(tmp, s->family);
     return unsock_swap_carry_flags(fd, tmp, touched) == 0 ? tmp : -1;

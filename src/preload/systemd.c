@@ -240,7 +240,7 @@ static struct usock *converted(int fd, int tmp, const struct sockaddr *addr, int
     struct usock *s = unsock_sock_new(addr->sa_family, type);
     if (s == NULL)
         return NULL;
-    unsock_carry(fd, tmp, s, unsock_fd_touched(fd));
+    unsock_carry_changed(fd, tmp, s, unsock_fd_touched(fd));
     s->local_len = unsock_inet_len(addr->sa_family);
     memcpy(&s->local, addr, s->local_len);
     /* sin_port and sin6_port are at the same offset */
