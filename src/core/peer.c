@@ -72,7 +72,7 @@ struct name_parts {
     char tail[24];
 };
 
-static _Thread_local struct name_parts parts;
+static _Thread_local struct name_parts parts UNSOCK_TLS_HOT;
 
 static void make_parts(const struct sockaddr *sa, const uint8_t *addr, size_t alen, pid_t pid)
 {
@@ -158,7 +158,7 @@ static _Thread_local struct {
     char head[INET6_ADDRSTRLEN + 3];
     struct sockaddr_storage addr;
     socklen_t addr_len;
-} seen;
+} seen UNSOCK_TLS_HOT;
 
 bool unsock_client_name_parse(const struct sockaddr_un *un, socklen_t len, struct sockaddr_storage *out,
                               socklen_t *outlen)

@@ -31,7 +31,7 @@ static _Thread_local struct {
     socklen_t len;
     char target[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct sockaddr_un un;
-} last;
+} last UNSOCK_TLS_HOT;
 
 int unsock_rule_sockaddr(const struct unsock_rule *r, int type, const struct sockaddr *addr, uint16_t port,
                          struct sockaddr_un *out, socklen_t *outlen)

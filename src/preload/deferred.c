@@ -1,5 +1,7 @@
 #include "deferred.h"
 
+#include "common.h"
+
 #include <stdatomic.h>
 
 /* Handlers interrupt this thread's code but never run beside it, and a
@@ -10,8 +12,8 @@
 static _Thread_local struct {
     atomic_uint tail;   /* reserved slots */
     unsigned head;      /* taken slots, only by the thread's own code */
-    struct unsock_deferred v[DEFERRED_MAX];
-} q;
+} q UNSOCK_TLS_HOT;     /* read at every unlock of the fd table */
+static _Thread_local struct unsock_deferred deferred[DEFERRED_MAX];
 
 bool unsock_defer(const struct unsock_deferred *d)
 {
@@ -20,7 +22,7 @@ bool unsock_defer(const struct unsock_deferred *d)
         atomic_fetch_sub_explicit(&q.tail, 1, memory_order_relaxed);
         return false;
     }
-    q.v[i] = *d;
+    deferred[i] = *d;
     atomic_signal_fence(memory_order_release);
     return true;
 }
@@ -41,7 +43,7 @@ bool unsock_deferred_take(struct unsock_deferred *out)
         return false;
     }
     atomic_signal_fence(memory_order_acquire);
-    *out = q.v[q.head++];
+    *out = deferred[q.head++];
     return true;
 }
 
@@ -49,6 +51,6 @@ void unsock_deferred_applied(int fd, unsigned gen, unsigned now)
 {
     unsigned tail = atomic_load_explicit(&q.tail, memory_order_relaxed);
     for (unsigned i = q.head; i < tail && i < DEFERRED_MAX; i++)
-        if (q.v[i].fd == fd && q.v[i].gen == gen)
-            q.v[i].gen = now;
+        if (deferred[i].fd == fd && deferred[i].gen == gen)
+            deferred[i].gen = now;
 }

@@ -25,7 +25,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
  * neither take the lock nor touch what the interrupted code is changing.
  * Such a call does the real operation at once and leaves the bookkeeping
  * to the interrupted code (deferred.h), which does it before it returns. */
-static _Thread_local volatile sig_atomic_t busy;
+static _Thread_local volatile sig_atomic_t busy UNSOCK_TLS_HOT;
 
 bool unsock_fd_nested(void)
 {
@@ -177,7 +177,7 @@ static _Thread_local struct spares {
     size_t n;
     struct usock *v[SPARES];
     bool keyed;
-} spares;
+} spares UNSOCK_TLS_HOT;
 static pthread_key_t spares_key;
 static bool have_spares_key;
 static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
