@@ -5,11 +5,38 @@ under an engine (:mod:`unsock.engines`); the work on the data path is done by th
 shim ``libunsock.so``.
 """
 
+from .api import HTTPConnection, Popen, command, connect, environment, rule_list, run, socket_path
 from .config import Config, Range
 from .engines import build_environment
 from .errors import ConfigError, UnsockError
 from .library import library_path
+from .rules import AbstractAction, IgnoreAction, PathAction, RejectAction, Rule, RuleError
+from .server import Server, serve
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "ConfigError", "Range", "UnsockError", "__version__", "build_environment", "library_path"]
+__all__ = [
+    "AbstractAction",
+    "Config",
+    "ConfigError",
+    "HTTPConnection",
+    "IgnoreAction",
+    "PathAction",
+    "Popen",
+    "Range",
+    "RejectAction",
+    "Rule",
+    "RuleError",
+    "Server",
+    "UnsockError",
+    "__version__",
+    "build_environment",
+    "command",
+    "connect",
+    "environment",
+    "library_path",
+    "rule_list",
+    "run",
+    "serve",
+    "socket_path",
+]

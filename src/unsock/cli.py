@@ -7,12 +7,13 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import __version__, cli_control
+from .api import Engine, engine_for, under_engine
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
-from .engines import exec_program, preload, seccomp
-from .engines.choose import ENGINES, Choice, choose, program_libc
+from .engines import exec_program, preload
+from .engines.choose import ENGINES, program_libc
 from .environment import Environment, inherited_rules, prepare_environment
 from .errors import ConfigError, UnsockError
 from .library import LIBCS, library_path
@@ -179,16 +180,12 @@ def _environment(args: argparse.Namespace) -> Environment:
                                log_file=getattr(args, "log", None))
 
 
-def _engine(args: argparse.Namespace, program: str, env: Mapping[str, str]) -> tuple[Choice, bool]:
-    """The engine that runs program and why, and whether it was picked by --engine auto."""
+def _engine(args: argparse.Namespace) -> Engine:
+    """--engine, else UNSOCK_ENGINE, else auto."""
     engine = args.engine or os.environ.get("UNSOCK_ENGINE") or "auto"
-    if engine == "auto":
-        return choose(program, env), True
-    if engine == "preload":
-        return Choice("preload", "asked for"), False
-    if engine == "seccomp":
-        return Choice("seccomp", "asked for"), False
-    raise UnsockError(f"UNSOCK_ENGINE='{engine}' is not an engine: use auto, preload or seccomp")
+    if engine not in ENGINES:
+        raise UnsockError(f"UNSOCK_ENGINE='{engine}' is not an engine: use auto, preload or seccomp")
+    return cast(Engine, engine)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -198,10 +195,7 @@ def _run(args: argparse.Namespace) -> int:
     if not program:
         raise UnsockError("no program given: use 'unsock run [OPTIONS] -- PROGRAM [ARGS...]'")
     prepared = _environment(args)
-    choice, auto = _engine(args, program[0], prepared.env)
-    command, env = (seccomp if choice.engine == "seccomp" else preload).prepare(program, prepared.env)
-    if auto:  # what this program starts may need the other engine
-        env = seccomp.hand_over(env)
+    command, env, choice = under_engine(program, prepared.env, _engine(args))
     if args.verbose:
         sys.stderr.write(f"unsock: engine {choice.engine}: {choice.why}\n")
         shim = env.get("LD_PRELOAD") or env.get("UNSOCK_SUPERVISOR_PRELOAD")
@@ -238,7 +232,7 @@ def _rules(args: argparse.Namespace) -> int:
     if args.print or not (args.check or args.compiled):
         sys.stdout.write(format_table(rules))
     if args.program:
-        choice, _ = _engine(args, args.program, os.environ)
+        choice = engine_for(args.program, _engine(args), os.environ)
         print(f"engine {choice.engine}: {choice.why}")
         if choice.engine == "preload":
             print(f"shim {library_path(program_libc(args.program, os.environ))}")
