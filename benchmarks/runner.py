@@ -185,6 +185,19 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class Progress:
+    """Runs done out of all, and the time left at the pace so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.started = total, 0, time.monotonic()
+
+    def step(self) -> str:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        return f"{self.done}/{self.total}, about {left / 60:.0f} min {left % 60:02.0f} s left"
+
+
 def fmt(v: float) -> str:
     return f"{v:.3g}" if v < 1000 else f"{v:,.0f}"
 
@@ -220,6 +233,7 @@ def run_all(
     calls: list[str] = []
     call_cells: dict[str, dict[str, Cell]] = {}
     seq = 0
+    progress = Progress(repeats * (sum(len(applicable[w.id]) for w in workloads) + sizes.call_rounds * len(variants)))
     for rep in range(repeats):
         for wi, w in enumerate(workloads):
             for c in rotate(applicable[w.id], rep + wi):
@@ -241,7 +255,8 @@ def run_all(
                     if failure:
                         cell.failures.append(f"repeat {rep + 1}: {failure}")
                 shown = ", ".join(f"{fmt(got[m.id])} {m.unit}" for m in w.metrics) if got else f"FAILED: {failure}"
-                log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({time.monotonic() - t0:.1f} s)")
+                log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({time.monotonic() - t0:.1f} s; "
+                    f"{progress.step()})")
         # Several short rounds per repeat, in rotating order: per-call times
         # of one process swing with where and next to what it runs.
         rounds: dict[str, list[dict[str, float | None]]] = {v.name: [] for v in variants}
@@ -259,7 +274,7 @@ def run_all(
                     failed.setdefault(v.name, str(e))
                     shown = f"FAILED: {e}"
                 log(f"[{rep + 1}/{repeats}] {'calls, round ' + str(rnd + 1):<22} {v.name:<15} {shown}"
-                    f"  ({time.monotonic() - t0:.1f} s)")
+                    f"  ({time.monotonic() - t0:.1f} s; {progress.step()})")
         for v in variants:
             for res in rounds[v.name]:
                 for call in res:
