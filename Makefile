@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-SOURCES := pyproject.toml meson.build $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
+SOURCES := pyproject.toml meson.build src/unsock/VERSION $(wildcard build-aux/*.py) $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
 
 .PHONY: all install demo test test-asan lint clean
 
