@@ -24,7 +24,7 @@ demo: install
 	$(PY) tools/demo.py
 
 lint: install
-	$(PY) -m ruff check src tests tools benchmarks fuzz
+	$(PY) -m ruff check src tests tools benchmarks fuzz build-aux
 	$(PY) -m mypy
 
 # The second pass runs what drives the shim again with early sockets off (UNSOCK_IP_AT_SOCKET=1,
