@@ -150,3 +150,20 @@ def test_completion_of_options(command: str) -> None:
 
 def test_completion_of_choices() -> None:
     assert complete("completion", "") == sorted(COMPLETIONS)
+
+
+def test_missing_files_and_missing_man_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    """A source tree never built has neither file; a system without man(1) is told where the page is."""
+    from unsock import cli_docs
+    from unsock.cli import main
+
+    monkeypatch.setattr(cli_docs, "COMPLETIONS", {"bash": tmp_path / "unsock.bash"})
+    monkeypatch.setattr(cli_docs, "MAN_PAGE", tmp_path / "unsock.1")
+    assert main(["completion", "bash"]) == 2
+    assert capsys.readouterr().err == (f"unsock: unsock.bash is missing from {tmp_path}: reinstall unsock with pip, "
+                                       "which makes it\n")
+    (tmp_path / "unsock.1").write_text(".TH UNSOCK 1\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["man"]) == 2
+    assert capsys.readouterr().err == f"unsock: man is not installed: the manual page is {tmp_path / 'unsock.1'}\n"
