@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-SOURCES := pyproject.toml meson.build $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
+SOURCES := pyproject.toml meson.build src/unsock/VERSION $(wildcard build-aux/*.py) $(shell find src -name "*.[ch]" -o -name "*.py" -o -name meson.build -o -name py.typed)
 
 .PHONY: all install demo test test-asan lint clean
 
@@ -24,7 +24,7 @@ demo: install
 	$(PY) tools/demo.py
 
 lint: install
-	$(PY) -m ruff check src tests tools benchmarks fuzz
+	$(PY) -m ruff check src tests tools benchmarks fuzz build-aux
 	$(PY) -m mypy
 
 # The second pass runs what drives the shim again with early sockets off (UNSOCK_IP_AT_SOCKET=1,

@@ -5,6 +5,8 @@ under an engine (:mod:`unsock.engines`); the work on the data path is done by th
 shim ``libunsock.so``.
 """
 
+from pathlib import Path
+
 from .api import HTTPConnection, Popen, command, connect, environment, rule_list, run, socket_path
 from .config import Config, Range
 from .engines import build_environment
@@ -13,7 +15,9 @@ from .library import library_path
 from .rules import AbstractAction, IgnoreAction, PathAction, RejectAction, Rule, RuleError
 from .server import Server, serve
 
-__version__ = "0.1.0"
+# The one place the version is written is the file VERSION beside this one, which meson.build (and
+# through it the wheel's metadata, pyproject.toml) reads too.
+__version__ = Path(__file__).with_name("VERSION").read_text().strip()
 
 __all__ = [
     "AbstractAction",

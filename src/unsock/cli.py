@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from . import __version__, cli_control
+from . import __version__, cli_control, cli_docs
 from .api import Engine, engine_for, under_engine
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .engines import exec_program, preload
@@ -108,7 +108,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     return out
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (also what the manual page and the completion are made from)."""
     parser = _Parser(
         prog="unsock",
         description="Run unmodified programs on Unix domain sockets instead of TCP.",
@@ -151,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     lib.add_argument("--libc", choices=LIBCS, default=None,
                      help="the build for programs of this C library (libunsock-musl.so on a glibc system)")
     cli_control.add_parser(sub, _Parser)
+    cli_docs.add_parsers(sub)
     return parser
 
 
@@ -240,7 +242,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)
@@ -250,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args)
         if args.command == "control":
             return cli_control.run(args)
+        if args.command in cli_docs.COMMANDS:
+            return cli_docs.run(args)
         print(library_path(args.libc))
         return 0
     except UnsockError as e:
