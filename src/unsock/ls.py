@@ -71,7 +71,9 @@ class Holder:
 
     @property
     def command(self) -> str:
-        return " ".join(self.argv)
+        """The command line on one line: its arguments joined by spaces, control characters (the
+        newlines of a ``python -c`` script) escaped."""
+        return " ".join("".join(c if c.isprintable() else repr(c)[1:-1] for c in a) for a in self.argv)
 
 
 def _process_uid(proc: Path, pid: str) -> int | None:
