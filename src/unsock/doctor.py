@@ -142,7 +142,7 @@ def _version_check(host: Host, needed: bool, feature: str, since: tuple[int, int
                  "upgrade the kernel, or run programs with --engine preload")
 
 
-def seccomp_checks(host: Host, needed: bool) -> list[Check]:
+def seccomp_checks(host: Host, needed: bool, uid: int | None = None) -> list[Check]:
     """The kernel features of the seccomp engine, the Yama restriction, and the supervisor."""
     checks: list[Check] = []
     actions = host.read("sys", "kernel", "seccomp", "actions_avail")
@@ -180,7 +180,7 @@ def seccomp_checks(host: Host, needed: bool) -> list[Check]:
                          + ": signals can interrupt converted calls (the supervisor does without it)",
                          "Linux 5.19 or later is recommended")
     checks.append(killable)
-    checks.append(yama_check(host, needed))
+    checks.append(yama_check(host, needed, uid))
     if host.probe:
         checks.append(supervisor_check(needed))
     return checks
@@ -335,8 +335,13 @@ class User:
 
 
 def unreachable(user: User, path: Path, bits: int) -> str | None:
-    """Why user cannot reach path with the access bits (each directory on the way searchable),
-    or None."""
+    """Why user cannot reach path with the access bits (each directory on the way searchable,
+    and so on the way to what a symbolic link points to), or None."""
+    real = Path(os.path.realpath(path))
+    if real != path:
+        why = unreachable(user, real, bits)
+        if why is not None:
+            return why
     parts = path.parts
     for i in range(1, len(parts)):
         d = Path(*parts[:i])
@@ -367,9 +372,6 @@ def _owner(uid: int) -> str:
 def unsock_paths() -> list[tuple[str, Path, int]]:
     """What running unsock needs: (what, path, access bits)."""
     found: list[tuple[str, Path, int]] = [("the Python interpreter", Path(sys.executable), 5)]
-    real = Path(os.path.realpath(sys.executable))
-    if real != Path(sys.executable):
-        found.append(("the Python interpreter", real, 5))
     found.append(("the unsock package", Path(__file__).resolve().parent / "__init__.py", 4))
     for what, get, bits in (("the shim", library_path, 4), ("the supervisor", supervisor_path, 5)):
         try:
@@ -392,7 +394,7 @@ def user_checks(name: str) -> tuple[list[Check], User | None]:
         if why is None:
             checks.append(Check("ok", f"{user.name} can reach {what} {path}"))
         else:
-            checks.append(Check("problem", f"{user.name} cannot reach {what}: {why}",
+            checks.append(Check("problem", f"{user.name} cannot reach {what} {path}: {why}",
                                 "install unsock where every user can reach it (e.g. a virtual environment "
                                 "under /opt), or grant access to the directory"))
     return checks, user
@@ -426,14 +428,15 @@ def directory_check(directory: str, user: User) -> Check:
     return Check("ok", f"socket directory {directory} ({len(os.fsencode(directory))} bytes) is writable by {user.name}")
 
 
-def _default_directory(env: Mapping[str, str]) -> str:
-    """Where unsock run puts sockets without --dir (not created here)."""
+def _default_directory(env: Mapping[str, str], user: User) -> str:
+    """Where unsock run puts sockets without --dir (not created here): UNSOCK_DIR, else the
+    private per-user directory (in /tmp for another user, whose XDG_RUNTIME_DIR is not known)."""
     if env.get("UNSOCK_DIR"):
         return env["UNSOCK_DIR"]
     runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and runtime.startswith("/"):
+    if runtime and runtime.startswith("/") and user.uid == os.getuid():
         return os.path.join(runtime, "unsock")
-    return os.path.join(tempfile.gettempdir(), f"unsock-{os.getuid()}")
+    return os.path.join(tempfile.gettempdir(), f"unsock-{user.uid}")
 
 
 # -- all of it -----------------------------------------------------------------------------------
@@ -452,9 +455,9 @@ def run_checks(options: Options) -> list[Check]:
         found, engines = engine_checks(options.program, options.engine, options.env, user.uid)
         checks += found
     checks += shim_checks("preload" in engines)
-    checks += seccomp_checks(options.host, "seccomp" in engines)
+    checks += seccomp_checks(options.host, "seccomp" in engines, user.uid)
     checks += family_checks(options.host, options.env)
-    checks.append(directory_check(options.directory or _default_directory(options.env), user))
+    checks.append(directory_check(options.directory or _default_directory(options.env, user), user))
     return checks
 
 
