@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     doc = sub.add_parser(
         "doctor", help="check what unsock needs on this system, and say how to fix what is missing",
         description="Check the kernel features of each engine, AF_VSOCK and AF_TIPC, the shim, the socket "
-        "directory, ptrace restrictions and whether USER can run unsock; with PROGRAM, which engine runs it and "
+        "directory, ptrace restrictions and whether the --user can run unsock; with PROGRAM, which engine runs it and "
         "why. One line per check (ok, note, missing, problem), with the fix. Exits 0 only when nothing needed "
         "is missing.",
     )
