@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from . import __version__, cli_control, cli_docs
+from . import __version__, cli_control, cli_docs, doctor, ls
 from .api import Engine, engine_for, under_engine
 from .config import format_ranges, parse_dir, parse_mode, parse_port, parse_ranges
 from .engines import exec_program, preload
@@ -152,6 +153,33 @@ def build_parser() -> argparse.ArgumentParser:
     lib.add_argument("--libc", choices=LIBCS, default=None,
                      help="the build for programs of this C library (libunsock-musl.so on a glibc system)")
     cli_control.add_parser(sub, _Parser)
+
+    lister = sub.add_parser(
+        "ls", help="list the live converted sockets, their ports and the processes holding them",
+        description="List the converted sockets that are live now (stream listeners and bound datagram sockets): "
+        "the socket file, the port or address it stands for, type, mode, owner, the established connections, "
+        "each process holding it and the rule that made it. Read from /proc. Sockets are recognised by the "
+        "names the rules (-r/-f) make, else those of --dir, else of UNSOCK_RULES or UNSOCK_DIR, else any "
+        "DIR/PORT.sock and DIR/PORT.udp. Only your own, unless you are root or give --all.",
+    )
+    lister.add_argument("--dir", metavar="DIR", help="only DIR/PORT.sock and DIR/PORT.udp sockets")
+    _rule_options(lister)
+    lister.add_argument("-a", "--all", action="store_true", help="every user's sockets (the default for root)")
+    lister.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
+
+    doc = sub.add_parser(
+        "doctor", help="check what unsock needs on this system, and say how to fix what is missing",
+        description="Check the kernel features of each engine, AF_VSOCK and AF_TIPC, the shim, the socket "
+        "directory, ptrace restrictions and whether the --user can run unsock; with PROGRAM, which engine runs it and "
+        "why. One line per check (ok, note, missing, problem), with the fix. Exits 0 only when nothing needed "
+        "is missing.",
+    )
+    doc.add_argument("--dir", metavar="DIR", help="the socket directory to check (default: UNSOCK_DIR, else the "
+                     "private per-user one)")
+    doc.add_argument("--user", metavar="NAME", help="check for the user a service runs as (e.g. postgres)")
+    doc.add_argument("--engine", choices=ENGINES, default=None, help="as for 'unsock run' (with PROGRAM)")
+    doc.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",
+                     help="also check that this program can run, and with which engine")
     cli_docs.add_parsers(sub)
     return parser
 
@@ -241,6 +269,33 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ls(args: argparse.Namespace) -> int:
+    if args.rules:
+        if args.dir is not None:
+            raise UnsockError("--dir cannot be used with rules: say where sockets go in the rules instead")
+        namings = ls.rule_namings(parse_rules(args.rules))
+    elif args.dir is not None:
+        namings = ls.default_namings(parse_dir(args.dir))
+    else:
+        namings = ls.environment_namings(os.environ)
+    uid = None if args.all or os.geteuid() == 0 else os.getuid()
+    found = ls.list_sockets(namings, uid=uid)
+    if args.json:
+        print(json.dumps([x.to_json() for x in found], indent=2))
+    else:
+        sys.stdout.write(ls.format_table(found))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    program = [p for p in args.program if p != "--"][:1]
+    checks = doctor.run_checks(doctor.Options(
+        program=program[0] if program else None, engine=_engine(args), user=args.user, directory=args.dir,
+    ))
+    sys.stdout.write(doctor.report(checks))
+    return 0 if doctor.healthy(checks) else EXIT_INVALID
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -254,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_control.run(args)
         if args.command in cli_docs.COMMANDS:
             return cli_docs.run(args)
+        if args.command == "ls":
+            return _ls(args)
+        if args.command == "doctor":
+            return _doctor(args)
         print(library_path(args.libc))
         return 0
     except UnsockError as e:

@@ -71,6 +71,9 @@ EXPECTED = {
     "ip2unix_adds": Expect(("vsock host:2375", "mode=0660")),
     "ip2unix_check": Expect(("exit status 1",)),
     "ip2unix_means": Expect(("(ip2unix takes the last, udp)", "exit status 1")),
+    "tools_ls": Expect(("/socks/8000.sock  stream  port 8000", "python3 -m http.server --bind 127.175.0.0 8000"),
+                       ("python3",)),
+    "tools_doctor": Expect(("ok: engine: auto picks preload: ", "ok: the shim ", "everything needed is there")),
 }
 
 #: The rules the pages show being refused.
