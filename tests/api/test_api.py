@@ -91,9 +91,17 @@ def test_run_mirrors_subprocess_run(d: Path) -> None:
     assert p.stdout == "kept\n"
 
 
-def test_popen_and_serve_http_server(d: Path) -> None:
+def engine_param(engine: str) -> str:
+    if engine == "seccomp" and (why := seccomp.unavailable()) is not None:
+        pytest.skip(f"the seccomp engine cannot run here: {why}")
+    return engine
+
+
+@pytest.mark.parametrize("engine", ["preload", "seccomp"])
+def test_popen_and_serve_http_server(d: Path, engine: str) -> None:
     (d / "index.html").write_text("served\n")
-    with unsock.serve([*HTTP_SERVER, str(PORT), "--directory", str(d)], PORT, dir=d) as srv:
+    with unsock.serve([*HTTP_SERVER, str(PORT), "--directory", str(d)], PORT, dir=d,
+                      engine=engine_param(engine)) as srv:
         assert isinstance(srv.process, unsock.Popen)
         assert srv.path == f"{d}/{PORT}.sock"
         assert get(srv.http(timeout=10), "/index.html") == (200, b"served\n")
@@ -117,7 +125,8 @@ def test_serve_times_out(d: Path) -> None:
         pass
 
 
-def test_serve_nginx(d: Path) -> None:
+@pytest.mark.parametrize("engine", ["preload", "seccomp"])
+def test_serve_nginx(d: Path, engine: str) -> None:
     from tests.integration.test_nginx import INDEX, stock_config
 
     nginx = require_program("nginx")
@@ -128,7 +137,7 @@ def test_serve_nginx(d: Path) -> None:
     conf = d / "nginx.conf"
     conf.write_text(stock_config(d, docroot, PORT))
     argv = [nginx, "-c", str(conf), "-e", str(d / "error.log"), "-g", "daemon off;"]
-    with unsock.serve(argv, PORT, dir=d, mode=0o666) as srv:
+    with unsock.serve(argv, PORT, dir=d, mode=0o666, engine=engine_param(engine)) as srv:
         assert get(srv.http(timeout=10)) == (200, INDEX)
         # its reverse proxy reaches the first server through the shim, over unix sockets
         assert get(unsock.HTTPConnection(PORT + 1, dir=d, timeout=10)) == (200, INDEX)
@@ -136,11 +145,9 @@ def test_serve_nginx(d: Path) -> None:
 
 @pytest.mark.parametrize("engine", ["auto", "seccomp"])
 def test_serve_a_static_go_server(d: Path, engine: str) -> None:
-    why = seccomp.unavailable()
-    if why is not None:
-        pytest.skip(f"the seccomp engine cannot run here: {why}")
     probe = go_probe()
-    with unsock.serve([str(probe), "serve", f"127.0.0.1:{PORT}"], PORT, dir=d, engine=engine) as srv:
+    with unsock.serve([str(probe), "serve", f"127.0.0.1:{PORT}"], PORT, dir=d,
+                      engine=engine_param("seccomp") and engine) as srv:
         status, body = get(srv.http(timeout=10))
         assert status == 200 and body, body
     assert srv.process.returncode is not None

@@ -74,6 +74,9 @@ EXPECTED = {
     "tools_ls": Expect(("/socks/8000.sock  stream  port 8000", "python3 -m http.server --bind 127.175.0.0 8000"),
                        ("python3",)),
     "tools_doctor": Expect(("ok: engine: auto picks preload: ", "ok: the shim ", "everything needed is there")),
+    "tools_every": Expect(("unsock 0.1.0\n", "export UNSOCK_RULES='dgram,addr=127.0.0.1/32,path=/run/app/%p.udp\n"
+                           "addr=127.0.0.1/32,path=/run/app/%p.sock'", "/unsock/libunsock.so\n",
+                           "/unsock/share/man/man1/unsock.1\n")),
 }
 
 #: The rules the pages show being refused.
