@@ -1,4 +1,4 @@
-/* read, write, readv, writev, recv and their fortified forms: an early
+/* read, write, readv, writev, recv, sendfile and their fortified forms: an early
  * socket (early.h) was never connected, and TCP's errors for that (ENOTCONN,
  * EPIPE) are not a unix socket's (EINVAL, ENOTCONN): the IP socket answers.
  * A write on a converted datagram socket is the send it is on UDP
@@ -11,7 +11,9 @@
 #include "real.h"
 
 #include <limits.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 UNSOCK_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
@@ -46,6 +48,24 @@ UNSOCK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int count)
         return unsock_real.writev(fd, iov, count);
     struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = count};
     return sendmsg(fd, &m, 0);
+}
+
+/* The kernel's sendfile: glibc's sendfile64 is sendfile on 64-bit systems,
+ * and no wrapper of its own is worth a slot in the table. */
+static ssize_t send_file(int out, int in, off_t *offset, size_t count)
+{
+    unsock_init();
+    return unsock_early_as_ip(out) != 0 ? -1 : syscall(SYS_sendfile, out, in, offset, count);
+}
+
+UNSOCK_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
+{
+    return send_file(out, in, offset, count);
+}
+
+UNSOCK_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
+{
+    return send_file(out, in, offset, count);
 }
 
 UNSOCK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int count)

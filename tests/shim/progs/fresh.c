@@ -7,6 +7,8 @@
  * are used; nothing listens on PORT+1). */
 #include "probe.h"
 
+#include <sys/sendfile.h>
+
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -141,10 +143,12 @@ static void unconnected(void)
     char b = 'x';
     struct iovec io = {&b, 1};
     struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1};
-    for (int call = 0; call < 10; call++) {
+    int file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    MUST(file);
+    for (int call = 0; call < 11; call++) {
         int fd = fresh();
         const char *what[] = {"shutdown", "send", "write", "sendmsg", "recv", "read", "recvmsg", "accept",
-                              "writev", "readv"};
+                              "writev", "readv", "sendfile"};
         ssize_t r = call == 0 ? shutdown(fd, SHUT_WR)
                     : call == 1 ? send(fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL)
                     : call == 2 ? write(fd, &b, 1)
@@ -154,10 +158,12 @@ static void unconnected(void)
                     : call == 6 ? recvmsg(fd, &m, MSG_DONTWAIT)
                     : call == 7 ? accept(fd, NULL, NULL)
                     : call == 8 ? writev(fd, &io, 1)
-                                : readv(fd, &io, 1);
+                    : call == 9 ? readv(fd, &io, 1)
+                                : sendfile(fd, file, NULL, 1);
         printf("%s %zd errno=%d\n", what[call], r, r < 0 ? errno : 0);
         close(fd);
     }
+    close(file);
 }
 
 /* Addresses that are not the socket's family, or too short, each on a socket of its own. */
