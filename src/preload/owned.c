@@ -69,13 +69,6 @@ void unsock_owned_forget_locked(struct usock *s)
     s->owned_prev = s->owned_next = NULL;
 }
 
-static void pending_add(const struct usock *s)
-{
-    struct pending p = {.file_dev = s->file_dev, .file_ino = s->file_ino, .sock_ino = s->sock_ino, .type = s->type};
-    memcpy(p.path, s->path, sizeof(p.path));
-    pending_push(&p);
-}
-
 /* The oldest few removals owed, tried again whenever this process lets go of another socket
  * file: the other holder is often gone by then (a forked child that inherited a listener of
  * another thread and exited), and a process that keeps closing listeners while it forks would
@@ -97,8 +90,10 @@ void unsock_sock_finish(struct usock *s)
 {
     if (s->owns_file) {
         pending_retry();
-        if (unsock_sockfile_release(s->path, s->file_dev, s->file_ino, s->sock_ino, s->type))
-            pending_add(s);
+        struct pending p = {.file_dev = s->file_dev, .file_ino = s->file_ino, .sock_ino = s->sock_ino, .type = s->type};
+        memcpy(p.path, s->path, sizeof(p.path));
+        if (release(&p))
+            pending_push(&p);
     }
     unsock_sock_free(s);
 }
@@ -143,6 +138,6 @@ void unsock_owned_unlock(void)
 void unsock_owned_exit(void)
 {
     struct pending p;
-    for (unsigned n = pending_count; n > 0 && pending_pop(&p); n--)
+    while (pending_pop(&p)) /* the last try: nothing goes back on the ring */
         release(&p);
 }
