@@ -107,25 +107,15 @@ static void carry_buffer(int to, const struct carried *c, const unsigned char *v
 }
 
 /* An option's value `from` has, set on `to` (kinds SET and BUFFER) or
- * recorded in s (EMULATE; s NULL: skipped). */
+ * recorded in s (EMULATE). */
 static void apply(int to, struct usock *s, const struct carried *c, const unsigned char *val, socklen_t len)
 {
-    if (c->kind == EMULATE) {
-        if (s != NULL)
-            unsock_opt_store(s, c->level, c->name, val, len);
-    } else if (c->kind == BUFFER) {
+    if (c->kind == EMULATE)
+        unsock_opt_store(s, c->level, c->name, val, len);
+    else if (c->kind == BUFFER)
         carry_buffer(to, c, val);
-    } else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0) {
+    else if (unsock_real.setsockopt(to, c->level, c->name, val, len) != 0)
         unsock_debug("socket option %d not carried over: %s", c->name, strerror(errno));
-    }
-}
-
-static void carry_one(int from, int to, struct usock *s, const struct carried *c)
-{
-    unsigned char val[32];
-    socklen_t len = sizeof(val);
-    if (unsock_real.getsockopt(from, c->level, c->name, val, &len) == 0)
-        apply(to, s, c, val, len);
 }
 
 /* Every carried option of a fresh IP socket of one family and type, as the
@@ -164,19 +154,13 @@ static const struct defaults *defaults_of(int family, int type)
     return d;
 }
 
-void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
+/* The options flagged in touched, and with d every other one whose value
+ * differs from d's (a fresh socket's); emulated ones only into an s. */
+static void carry(int from, int to, struct usock *s, uint64_t touched, const struct defaults *d)
 {
-    for (size_t i = 0; i < NCARRIED; i++)
-        if ((touched & ((uint64_t)1 << i)) != 0)
-            carry_one(from, to, s, &carried[i]);
-}
-
-void unsock_carry_changed(int from, int to, struct usock *s, uint64_t touched)
-{
-    const struct defaults *d = defaults_of(s->family, s->type);
     for (size_t i = 0; i < NCARRIED; i++) {
         bool set = (touched & ((uint64_t)1 << i)) != 0;
-        if (!set && (d == NULL || !d->known[i]))
+        if ((!set && (d == NULL || !d->known[i])) || (carried[i].kind == EMULATE && s == NULL))
             continue;
         unsigned char val[32];
         socklen_t len = sizeof(val);
@@ -187,11 +171,19 @@ void unsock_carry_changed(int from, int to, struct usock *s, uint64_t touched)
     }
 }
 
+void unsock_carry(int from, int to, struct usock *s, uint64_t touched)
+{
+    carry(from, to, s, touched, NULL);
+}
+
+void unsock_carry_changed(int from, int to, struct usock *s, uint64_t touched)
+{
+    carry(from, to, s, touched, defaults_of(s->family, s->type));
+}
+
 uint64_t unsock_carry_back(int from, int to, const struct usock *s, uint64_t touched)
 {
-    for (size_t i = 0; i < NCARRIED; i++)
-        if ((touched & ((uint64_t)1 << i)) != 0)
-            carry_one(from, to, NULL, &carried[i]);
+    carry(from, to, NULL, touched, NULL);
     uint64_t set = 0;
     for (size_t i = 0; i < s->nopts; i++) {
         const struct unsock_opt *o = &s->opts[i];
