@@ -131,6 +131,21 @@ static bool socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len, 
     return stale;
 }
 
+/* The directory of path into dir ("/" for a file at the root, "." for a
+ * bare name); returns the name within it. */
+static const char *split_path(const char *path, char dir[UNSOCK_SUN_PATH_MAX + 1])
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+        return path;
+    }
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return slash + 1;
+}
+
 static int rename_noreplace(int dfd, const char *from, const char *to)
 {
     return (int)syscall(SYS_renameat2, dfd, from, dfd, to, RENAME_NOREPLACE);
@@ -144,17 +159,12 @@ static int rename_noreplace(int dfd, const char *from, const char *to)
 static int unlink_if_same(const char *path, dev_t dev, ino_t ino)
 {
     static atomic_uint seq;
-    const char *slash = strrchr(path, '/');
-    char dir[UNSOCK_SUN_PATH_MAX + 1] = "/";
-    if (slash != NULL && slash != path) {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    }
-    const char *base = slash != NULL ? slash + 1 : path;
+    char dir[UNSOCK_SUN_PATH_MAX + 1];
+    const char *base = split_path(path, dir);
     char aside[64];
     snprintf(aside, sizeof(aside), ".unsock-%ld-%u.gone", (long)getpid(),
              atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed));
-    int dfd = open_own(slash != NULL ? dir : ".", O_PATH | O_DIRECTORY);
+    int dfd = open_own(dir, O_PATH | O_DIRECTORY);
     if (dfd < 0)
         return -1;
     int r = rename_noreplace(dfd, base, aside);
@@ -197,11 +207,8 @@ static int remove_stale(int fd, const struct sockaddr_un *addr, socklen_t len)
 static int bind_with_mode(int fd, const struct sockaddr_un *addr, socklen_t len)
 {
     int r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
-    const char *slash = strrchr(addr->sun_path, '/');
-    if (r != 0 && errno == ENOENT && slash != NULL && slash != addr->sun_path) {
-        char dir[UNSOCK_SUN_PATH_MAX + 1];
-        memcpy(dir, addr->sun_path, (size_t)(slash - addr->sun_path));
-        dir[slash - addr->sun_path] = '\0';
+    char dir[UNSOCK_SUN_PATH_MAX + 1];
+    if (r != 0 && errno == ENOENT && split_path(addr->sun_path, dir) != addr->sun_path && strcmp(dir, "/") != 0) {
         /* mkdir's errno when it fails (EACCES, EROFS, ...): that is the reason. */
         if (mkdir(dir, 0755) == 0 || errno == EEXIST)
             r = unsock_real.bind(fd, (const struct sockaddr *)addr, len);
