@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from .engines import preload, seccomp
 from .engines.choose import Choice, choose
-from .environment import prepare_environment
+from .environment import Environment, prepare_environment
 from .errors import ConfigError, UnsockError
 from .rules import AbstractAction, PathAction, Rule, expand, match, parse_compiled, parse_rule
 
@@ -63,6 +63,15 @@ def _overrides(dir: str | os.PathLike[str] | None, addr: str | Sequence[str] | N
     return out
 
 
+def _prepared(rules: Iterable[RuleLike] | None, dir: str | os.PathLike[str] | None, addr: str | Sequence[str] | None,
+              port: int | None, mode: int | None, settings: Mapping[str, str | bool] | None,
+              base: Mapping[str, str] | None, verbose: bool = False,
+              log_file: str | os.PathLike[str] | None = None) -> Environment:
+    """The rules or settings compiled into an environment (from ``os.environ`` by default)."""
+    return prepare_environment(dict(os.environ if base is None else base), _overrides(dir, addr, port, mode, settings),
+                               rules=_rules(rules), verbose=verbose, log_file=log_file)
+
+
 def environment(
     rules: Iterable[RuleLike] | None = None,
     *,
@@ -88,9 +97,7 @@ def environment(
     Raises :class:`~unsock.errors.ConfigError` for what the engines would reject."""
     if engine not in ("auto", "preload"):
         raise UnsockError(f"engine {engine!r} starts the program itself: use unsock.command(), run() or Popen()")
-    prepared = prepare_environment(dict(os.environ if base is None else base),
-                                   _overrides(dir, addr, port, mode, settings), rules=_rules(rules),
-                                   verbose=verbose, log_file=log_file)
+    prepared = _prepared(rules, dir, addr, port, mode, settings, base, verbose, log_file)
     _, env = preload.prepare((), prepared.env)
     return seccomp.hand_over(env) if engine == "auto" else env
 
@@ -124,9 +131,7 @@ def command(
     for :func:`environment`."""
     if not argv:
         raise UnsockError("no program given")
-    prepared = prepare_environment(dict(os.environ if base is None else base),
-                                   _overrides(dir, addr, port, mode, settings), rules=_rules(rules),
-                                   verbose=verbose, log_file=log_file)
+    prepared = _prepared(rules, dir, addr, port, mode, settings, base, verbose, log_file)
     cmd, env, _ = under_engine(argv, prepared.env, engine)
     return cmd, env
 
@@ -182,9 +187,7 @@ def socket_path(
     not put that socket on a unix socket."""
     given = _rules(rules)
     if given is None:
-        settings = {"UNSOCK_ADDR": f"{addr}/{128 if ':' in addr else 32}"}
-        given = list(prepare_environment(dict(os.environ if base is None else base),
-                                         _overrides(dir, None, None, None, settings)).rules)
+        given = list(_prepared(None, dir, f"{addr}/{128 if ':' in addr else 32}", None, None, None, base).rules)
     i = match(given, "in", sock_type, (addr, port))
     action = given[i].action if i is not None else None
     if isinstance(action, PathAction):

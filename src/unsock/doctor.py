@@ -28,7 +28,7 @@ from typing import Literal
 
 from .config import parse_dir
 from .engines.choose import choose, program_libc, resolve
-from .environment import inherited_rules
+from .environment import default_dir_path, inherited_rules
 from .errors import UnsockError
 from .library import library_path, supervisor_path
 from .rules import TipcAction, VsockAction
@@ -431,12 +431,7 @@ def directory_check(directory: str, user: User) -> Check:
 def _default_directory(env: Mapping[str, str], user: User) -> str:
     """Where unsock run puts sockets without --dir (not created here): UNSOCK_DIR, else the
     private per-user directory (in /tmp for another user, whose XDG_RUNTIME_DIR is not known)."""
-    if env.get("UNSOCK_DIR"):
-        return env["UNSOCK_DIR"]
-    runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and runtime.startswith("/") and user.uid == os.getuid():
-        return os.path.join(runtime, "unsock")
-    return os.path.join(tempfile.gettempdir(), f"unsock-{user.uid}")
+    return env.get("UNSOCK_DIR") or default_dir_path(env, user.uid)
 
 
 # -- all of it -----------------------------------------------------------------------------------

@@ -33,13 +33,19 @@ class Environment:
     config: Config | None
 
 
+def default_dir_path(env: Mapping[str, str], uid: int | None = None) -> str:
+    """Where the private socket directory of user uid (default: this one) is, not created:
+    ``$XDG_RUNTIME_DIR/unsock``, else ``/tmp/unsock-UID`` (for another user, whose
+    ``XDG_RUNTIME_DIR`` is not known, always the latter)."""
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and runtime.startswith("/") and uid in (None, os.getuid()):
+        return os.path.join(runtime, "unsock")
+    return os.path.join(tempfile.gettempdir(), f"unsock-{os.getuid() if uid is None else uid}")
+
+
 def default_dir(env: Mapping[str, str]) -> str:
     """A private per-user socket directory, created 0700 if missing."""
-    runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and runtime.startswith("/"):
-        path = os.path.join(runtime, "unsock")
-    else:
-        path = os.path.join(tempfile.gettempdir(), f"unsock-{os.getuid()}")
+    path = default_dir_path(env)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
