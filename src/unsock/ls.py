@@ -23,6 +23,7 @@ from typing import Any
 from .config import Config
 from .environment import inherited_rules
 from .rules import AbstractAction, PathAction, Rule, rules_from_config
+from .rules.match import template_pieces
 
 PROC = Path("/proc")
 
@@ -148,26 +149,20 @@ def _template_pattern(template: str) -> str:
     a ``t``, turned into ``tcp`` or ``udp`` once the socket type is known."""
     out: list[str] = []
     has = {"p": False, "a": False}
-    i = 0
-    while i < len(template):
-        c = template[i]
-        if c == "%" and i + 1 < len(template):
-            letter = template[i + 1]
-            if letter in has and not has[letter]:
-                out.append(r"(?P<port>[0-9]{1,5})" if letter == "p" else r"(?P<addr>[0-9A-Fa-f.:]+)")
-                has[letter] = True
-            elif letter == "p":
-                out.append(r"(?P=port)")
-            elif letter == "a":
-                out.append(r"(?P=addr)")
-            elif letter == "t":
-                out.append("\0t")  # filled in per type
-            else:
-                out.append(re.escape(letter))
-            i += 2
+    for piece, placeholder in template_pieces(template):
+        if not placeholder:
+            out.append(re.escape(piece))
+        elif piece in has and not has[piece]:
+            out.append(r"(?P<port>[0-9]{1,5})" if piece == "p" else r"(?P<addr>[0-9A-Fa-f.:]+)")
+            has[piece] = True
+        elif piece == "p":
+            out.append(r"(?P=port)")
+        elif piece == "a":
+            out.append(r"(?P=addr)")
+        elif piece == "t":
+            out.append("\0t")  # filled in per type
         else:
-            out.append(re.escape(c))
-            i += 1
+            out.append(re.escape(piece))
     return "".join(out)
 
 

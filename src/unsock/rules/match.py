@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from ..unixglob import globmatch
@@ -56,29 +56,34 @@ def _ntop(ip: str) -> str:
     return socket.inet_ntop(socket.AF_INET if addr.version == 4 else socket.AF_INET6, addr.packed)
 
 
-def _expand_text(template: str, sock_type: SockType, ip: str | None, port: int | None) -> str:
-    out: list[str] = []
+def template_pieces(template: str) -> Iterator[tuple[str, bool]]:
+    """A ``path=``/``abstract=`` template in order: ``(letter, True)`` for each ``%X``, and
+    ``(character, False)`` for the rest (a ``%`` last is a character)."""
     i = 0
     while i < len(template):
-        c = template[i]
-        if c == "%" and i + 1 < len(template):
-            letter = template[i + 1]
-            if letter == "p":
-                if port is None:
-                    raise ValueError("%p without a port")
-                out.append(str(port))
-            elif letter == "a":
-                if ip is None:
-                    raise ValueError("%a without an address")
-                out.append(_ntop(ip))
-            elif letter == "t":
-                out.append("tcp" if sock_type == "stream" else "udp")
-            else:
-                out.append(letter)
+        if template[i] == "%" and i + 1 < len(template):
+            yield template[i + 1], True
             i += 2
         else:
-            out.append(c)
+            yield template[i], False
             i += 1
+
+
+def _expand_text(template: str, sock_type: SockType, ip: str | None, port: int | None) -> str:
+    out: list[str] = []
+    for piece, placeholder in template_pieces(template):
+        if placeholder and piece == "p":
+            if port is None:
+                raise ValueError("%p without a port")
+            out.append(str(port))
+        elif placeholder and piece == "a":
+            if ip is None:
+                raise ValueError("%a without an address")
+            out.append(_ntop(ip))
+        elif placeholder and piece == "t":
+            out.append("tcp" if sock_type == "stream" else "udp")
+        else:
+            out.append(piece)
     return "".join(out)
 
 
