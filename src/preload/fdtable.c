@@ -350,6 +350,8 @@ static void defer(enum unsock_deferred_kind kind, int fd, int from)
 /* Unless the interrupted code changed the descriptor since. Lock held. */
 static void apply_deferred_locked(void)
 {
+    if (!unsock_deferred_any())
+        return;
     struct unsock_deferred d;
     while (unsock_deferred_take(&d)) {
         struct slot *slot = unsock_slot_peek(d.fd);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+atomic_bool unsock_ready;
 
 static const char *env(const char *name)
 {
@@ -59,9 +60,10 @@ static void init_once(void)
     unsock_adopt_inherited();
 }
 
-void unsock_init(void)
+void unsock_init_slow(void)
 {
     pthread_once(&once, init_once);
+    atomic_store_explicit(&unsock_ready, true, memory_order_release);
 }
 
 __attribute__((constructor)) static void unsock_constructor(void)
