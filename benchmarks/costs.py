@@ -4,7 +4,9 @@ way, close) run N connections natively on a unix socket and under the shim, the 
 sockets (the default) and with UNSOCK_IP_AT_SOCKET=1 (the IP socket made at socket() and swapped
 at connect); and natively over TCP and under the shim with no rule covering the address (the
 unconverted path). For each side it reports the system calls per connection (strace -c) and, with
---instructions, the instructions per connection (valgrind --tool=callgrind)."""
+--instructions, the instructions per connection (valgrind --tool=callgrind). With --cpu it times
+instead what a connection costs in CPU, both ends on one CPU (the one measurement here that is
+timed: the ways take turns, which keeps it within about 1 % on a shared machine)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +26,7 @@ from pathlib import Path
 from .build import build
 from .cli import ROOT, find_lib
 from .contenders import UNCOVERED_ADDR, UNSOCK_ADDR, Address, Tcp, Unix, plain_env
-from .procs import listening
+from .procs import Background, RunFailed, Turner, listening
 
 PORT = 7790
 
@@ -37,15 +40,21 @@ class Way:
 
 
 def ways(lib: Path, sockdir: Path) -> list[Way]:
-    tcp, unix = Tcp(PORT), Unix(sockdir / f"{PORT}.sock")
+    """Each on a port of its own, so that all can run at once."""
+    tcp = [Tcp(PORT + i) for i in range(5)]
+    unix = [Unix(sockdir / f"{t.port}.sock") for t in tcp]
     shim = {"LD_PRELOAD": str(lib), "UNSOCK_DIR": str(sockdir), "UNSOCK_ADDR": UNSOCK_ADDR}
     return [
-        Way("native unix", unix, unix, {}),
-        Way("unsock", tcp, unix, shim),
-        Way("unsock, UNSOCK_IP_AT_SOCKET=1", tcp, unix, {**shim, "UNSOCK_IP_AT_SOCKET": "1"}),
-        Way("native TCP", tcp, tcp, {}),
-        Way("unsock, the address not covered (TCP)", tcp, tcp, {**shim, "UNSOCK_ADDR": UNCOVERED_ADDR}),
+        Way("native unix", unix[0], unix[0], {}),
+        Way("unsock", tcp[1], unix[1], shim),
+        Way("unsock, UNSOCK_IP_AT_SOCKET=1", tcp[2], unix[2], {**shim, "UNSOCK_IP_AT_SOCKET": "1"}),
+        Way("native TCP", tcp[3], tcp[3], {}),
+        Way("unsock, the address not covered (TCP)", tcp[4], tcp[4], {**shim, "UNSOCK_ADDR": UNCOVERED_ADDR}),
     ]
+
+
+def baseline_of(way: Way) -> str:
+    return "native TCP" if isinstance(way.listens, Tcp) else "native unix"
 
 
 def wait_listening(addr: Address, proc: subprocess.Popen[bytes]) -> None:
@@ -122,15 +131,69 @@ def count(lib: Path, n: int, instructions_too: bool = False) -> Counts:
     return counts
 
 
+def cpu_per_connection(lib: Path, turns: int, turn_ms: int, cpu: int) -> dict[str, float]:
+    """Microseconds of CPU per connection, both ends together, for each way: its server and
+    client run on one CPU, so the rate is the inverse of what a connection costs them; the
+    clients of all ways take turns (bench.h, take_turns) so that the machine's moments fall
+    on each alike. The median over the turns, the first one left out (warming up)."""
+    connrate = build(ROOT / "build" / "bench" / "bin") / "connrate"
+    with tempfile.TemporaryDirectory(prefix="unsock-costs-") as tmp:
+        scratch, sockdir = Path(tmp), Path(tmp) / "sock"
+        sockdir.mkdir()
+        all_ways = ways(lib, sockdir)
+        servers: list[Background] = []
+        clients: list[Turner] = []
+        try:
+            for way in all_ways:
+                env = {**plain_env(), **way.env}
+                name = way.name.split(",")[0].replace(" ", "-") + str(len(servers))
+                server = Background(f"server-{name}", [str(connrate), "server", way.told.spec(), "client-first"],
+                                    env, scratch, cpu)
+                servers.append(server)
+                server.wait_listening(way.listens)
+                clients.append(Turner(f"client-{name}", [str(connrate), "client", way.told.spec(),
+                                                         f"turns:{turn_ms}", "client-first"], env, scratch, cpu))
+            rates: list[list[float]] = [[] for _ in all_ways]
+            for turn in range(turns + 1):
+                for i, client in enumerate(clients):
+                    n, ns = client.turn(timeout=60)
+                    if turn > 0:
+                        rates[i].append(n * 1e9 / ns)
+            for client in clients:
+                client.finish()
+        except RunFailed as e:
+            raise SystemExit(f"benchmarks.costs: {e}") from e
+        finally:
+            for c in clients:
+                c.stop()
+            for s in servers:
+                s.stop()
+    return {way.name: 1e6 / statistics.median(r) for way, r in zip(all_ways, rates, strict=True)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.costs", description=__doc__)
     p.add_argument("-n", type=int, default=2000, help="connections (default 2000)")
     p.add_argument("--lib", type=Path, help="libunsock.so to use (default: the installed one)")
     p.add_argument("--instructions", action="store_true", help="also count instructions (valgrind, slow)")
+    p.add_argument("--cpu", action="store_true",
+                   help="instead: the CPU time a connection costs, both ends on one CPU (timed, about a minute)")
+    p.add_argument("--turns", type=int, default=40, help="with --cpu: turns of each way (default 40)")
     args = p.parse_args(argv)
     lib = find_lib(args.lib)
     if lib is None:
         raise SystemExit("benchmarks.costs: unsock is not installed: run make install")
+    if args.cpu:
+        cpu = max(os.sched_getaffinity(0))
+        print(f"CPU per connection, server and client both on CPU {cpu} (connect, 1 byte each way, close; "
+              f"median of {args.turns} turns of 100 ms, the ways taking turns):")
+        cost = cpu_per_connection(lib, args.turns, 100, cpu)
+        for w in ways(lib, Path("/")):
+            base = baseline_of(w)
+            extra = "" if w.name == base else \
+                f" ({cost[w.name] - cost[base]:+.2f} µs, {cost[w.name] / cost[base] - 1:+.1%} over {base})"
+            print(f"  {w.name}: {cost[w.name]:.2f} µs{extra}")
+        return 0
     print(f"Per connection, over {args.n} connections (connect, 1 byte each way, close):")
     for way, sides in count(lib, args.n, args.instructions).items():
         print(f"{way}:")

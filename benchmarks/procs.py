@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -151,6 +152,62 @@ class Background:
         # Leftovers of the group (nginx workers, socat children) go too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+class Turner:
+    """A client that takes turns (bench.h, take_turns): each turn() lets it
+    run for its turn's length and returns how many it did in how many
+    nanoseconds."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], scratch: Path, cpu: int | None) -> None:
+        self.name = name
+        self.err = scratch / f"{name}.err"
+        with self.err.open("wb") as err:
+            try:
+                self.proc = subprocess.Popen(
+                    list(argv), env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=scratch,
+                    start_new_session=True, preexec_fn=_preexec(cpu),
+                )
+            except OSError as e:
+                raise RunFailed(f"{name}: cannot start {argv[0]}: {e}") from e
+
+    def failed(self, what: str) -> RunFailed:
+        self.stop()
+        with contextlib.suppress(OSError):
+            what += f": {tail(self.err.read_text(errors='replace'))}"
+        return RunFailed(f"{self.name} {what}")
+
+    def turn(self, timeout: float) -> tuple[int, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(b"g")
+            self.proc.stdin.flush()
+        except OSError as e:
+            raise self.failed(f"exited {self.proc.poll()}") from e
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise self.failed(f"did not finish its turn within {timeout:.0f}s")
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or not all(x.isdigit() for x in line) or int(line[1]) == 0:
+            raise self.failed(f"exited {self.proc.wait()}" if not line else f"printed {b' '.join(line)!r}")
+        return int(line[0]), int(line[1])
+
+    def finish(self, timeout: float = 30) -> None:
+        """End the run (EOF on its stdin): RunFailed unless it exits 0."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as e:
+            raise self.failed(f"did not exit within {timeout:.0f}s") from e
+        if rc != 0:
+            raise self.failed(f"exited {rc}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 def run_client(

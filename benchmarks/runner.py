@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .contenders import NATIVE, PRELOAD, Address, Contender, Launcher, Setting, Side, SocatProxy, Tcp, Unix, plain_env
-from .procs import Background, Ports, RunFailed, run_client, server_address
+from .procs import Background, Ports, RunFailed, Turner, run_client, server_address
 from .workloads import Metric, RunCtx, Sizes, Workload
 
 T = TypeVar("T")
@@ -104,9 +104,21 @@ def port_of(addr: Address, setting: Setting) -> int:
     return int(addr.path.name.removesuffix(".sock"))
 
 
-def run_once(
-    w: Workload, c: Contender, setting: Setting, ctx: RunCtx, ports: Ports, cpus: tuple[int | None, int | None]
-) -> dict[str, float]:
+@dataclass
+class Started:
+    """A contender's server side, up and listening, and the command line of its client."""
+
+    server: Background
+    procs: list[Background]  # the server and any proxy, to stop at the end
+    argv: list[str]
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.stop()
+
+
+def start(w: Workload, c: Contender, setting: Setting, ctx: RunCtx, ports: Ports, cpu: int | None) -> Started:
     side, _ = server_side(w, c, setting)
     port = ports.take()
     told: Address = Tcp(port) if side.transport == "tcp" else Unix(setting.sock_path(port))
@@ -114,7 +126,7 @@ def run_once(
     argv, env = side.launcher.command(w.server(told, ctx), setting)
     procs: list[Background] = []
     try:
-        server = Background("server", argv, env, ctx.scratch, cpu=cpus[0])
+        server = Background("server", argv, env, ctx.scratch, cpu=cpu)
         procs.append(server)
         server.wait_listening(server_at)
         target = server_at
@@ -126,14 +138,104 @@ def run_once(
         if reaches != target:
             raise RunFailed(f"contender {c.name}: the client would reach {reaches}, the server is at {target}")
         argv, env = c.client.launcher.command(w.client(client_told, ctx), setting)
-        out = run_client("client", argv, env, ctx.scratch, w.client_timeout, cpu=cpus[1])
-        for p in procs:
-            p.check_alive()
-        w.check(server.output())
-        return w.parse(out)
-    finally:
+        return Started(server, procs, argv, env)
+    except BaseException:
         for p in reversed(procs):
             p.stop()
+        raise
+
+
+def run_once(
+    w: Workload, c: Contender, setting: Setting, ctx: RunCtx, ports: Ports, cpus: tuple[int | None, int | None]
+) -> dict[str, float]:
+    up = start(w, c, setting, ctx, ports, cpus[0])
+    try:
+        out = run_client("client", up.argv, up.env, ctx.scratch, w.client_timeout, cpu=cpus[1])
+        for p in up.procs:
+            p.check_alive()
+        w.check(up.server.output())
+        return w.parse(out)
+    finally:
+        up.stop()
+
+
+def record(cells: dict[str, dict[str, Cell]], w: Workload, name: str, rep: int,
+           got: dict[str, float] | RunFailed) -> str:
+    """Store one run's result in its cells; what the log shows of it."""
+    for m in w.metrics:
+        cell = cells[m.id][name]
+        cell.values.append(None if isinstance(got, RunFailed) else got[m.id])
+        if isinstance(got, RunFailed):
+            cell.failures.append(f"repeat {rep + 1}: {got}")
+    if isinstance(got, RunFailed):
+        return f"FAILED: {got}"
+    return ", ".join(f"{fmt(got[m.id])} {m.unit}" for m in w.metrics)
+
+
+def run_or_failure(
+    w: Workload, c: Contender, setting: Setting, ctx: RunCtx, ports: Ports, cpus: tuple[int | None, int | None]
+) -> dict[str, float] | RunFailed:
+    try:
+        return run_once(w, c, setting, ctx, ports, cpus)
+    except RunFailed as e:
+        return e
+
+
+def run_turns(
+    w: Workload, cs: Sequence[Contender], setting: Setting, ctxs: Sequence[RunCtx], ports: Ports,
+    cpus: tuple[int | None, int | None],
+) -> list[dict[str, float] | RunFailed]:
+    """All of cs at once, their clients taking turns one at a time (in the
+    order of cs), so that the machine's slow and fast moments fall on each
+    alike; the first turn warms up. Each contender's value is the median
+    rate of its turns."""
+    ups: list[Started | None] = []
+    turners: list[Turner | None] = []
+    out: list[dict[str, float] | RunFailed] = []
+    try:
+        for c, ctx in zip(cs, ctxs, strict=True):
+            try:
+                started = start(w, c, setting, ctx, ports, cpus[0])
+                ups.append(started)
+                turners.append(Turner("client", started.argv, started.env, ctx.scratch, cpus[1]))
+                out.append({})
+            except RunFailed as e:
+                ups.append(None)
+                turners.append(None)
+                out.append(e)
+        sizes = ctxs[0].sizes
+        rates: list[list[float]] = [[] for _ in cs]
+        for turn in range(sizes.turns + 1):
+            for i, t in enumerate(turners):
+                if t is None:
+                    continue
+                try:
+                    n, ns = t.turn(timeout=max(60.0, sizes.turn_ms / 100))
+                except RunFailed as e:
+                    turners[i], out[i] = None, e
+                    continue
+                if turn > 0:
+                    rates[i].append(n * 1e9 / ns)
+        for i, t in enumerate(turners):
+            up = ups[i]
+            if t is None or up is None:
+                continue
+            try:
+                t.finish()
+                for p in up.procs:
+                    p.check_alive()
+                w.check(up.server.output())
+                out[i] = {m.id: statistics.median(rates[i]) for m in w.metrics}
+            except RunFailed as e:
+                out[i] = e
+        return out
+    finally:
+        for t in turners:
+            if t is not None:
+                t.stop()
+        for up in ups:
+            if up is not None:
+                up.stop()
 
 
 def start_proxy(proxy: SocatProxy, server_at: Address, ports: Ports, ctx: RunCtx, procs: list[Background]) -> Tcp:
@@ -236,27 +338,30 @@ def run_all(
     progress = Progress(repeats * (sum(len(applicable[w.id]) for w in workloads) + sizes.call_rounds * len(variants)))
     for rep in range(repeats):
         for wi, w in enumerate(workloads):
-            for c in rotate(applicable[w.id], rep + wi):
+            order = rotate(applicable[w.id], rep + wi)
+            ctxs = []
+            for c in order:
                 seq += 1
                 scratch = scratch_root / f"{seq:04d}-{w.id}-{c.name}"
                 scratch.mkdir()
                 scratch.chmod(0o755)
-                ctx = RunCtx(bins, scratch, sizes)
-                t0 = time.monotonic()
-                try:
-                    got: dict[str, float] | None = run_once(w, c, setting, ctx, ports, cpus)
-                    shutil.rmtree(scratch, ignore_errors=True)
-                    failure = ""
-                except RunFailed as e:
-                    got, failure = None, str(e)
-                for m in w.metrics:
-                    cell = cells[m.id][c.name]
-                    cell.values.append(got[m.id] if got else None)
-                    if failure:
-                        cell.failures.append(f"repeat {rep + 1}: {failure}")
-                shown = ", ".join(f"{fmt(got[m.id])} {m.unit}" for m in w.metrics) if got else f"FAILED: {failure}"
-                log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({time.monotonic() - t0:.1f} s; "
-                    f"{progress.step()})")
+                ctxs.append(RunCtx(bins, scratch, sizes))
+
+            t0 = time.monotonic()
+            if w.takes_turns and order:
+                results = run_turns(w, order, setting, ctxs, ports, cpus)
+                took = [(time.monotonic() - t0) / len(order)] * len(order)
+            else:
+                results, took = [], []
+                for c, ctx in zip(order, ctxs, strict=True):
+                    t0 = time.monotonic()
+                    results.append(run_or_failure(w, c, setting, ctx, ports, cpus))
+                    took.append(time.monotonic() - t0)
+            for c, ctx, got, secs in zip(order, ctxs, results, took, strict=True):
+                shown = record(cells, w, c.name, rep, got)
+                if not isinstance(got, RunFailed):
+                    shutil.rmtree(ctx.scratch, ignore_errors=True)
+                log(f"[{rep + 1}/{repeats}] {w.id:<22} {c.name:<15} {shown}  ({secs:.1f} s; {progress.step()})")
         # Several short rounds per repeat, in rotating order: per-call times
         # of one process swing with where and next to what it runs.
         rounds: dict[str, list[dict[str, float | None]]] = {v.name: [] for v in variants}

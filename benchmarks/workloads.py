@@ -24,24 +24,24 @@ class Sizes:
     bulk_bytes: int
     bulk_chunk: int
     iperf3_args: tuple[str, ...]
-    connections: int
+    turns: int  # turns of each client in a connection-per-request workload (and one to warm up)
+    turn_ms: int  # milliseconds a turn lasts
     pings: int
     ping_warmup: int
     wrk_seconds: int
     wrk_connections: int
-    http_requests: int
     call_iterations: int
     call_rounds: int
 
 
 FULL = Sizes(
-    bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), connections=5000, pings=30000, ping_warmup=2000,
-    wrk_seconds=3, wrk_connections=16, http_requests=3000, call_iterations=4000,
+    bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), turns=15, turn_ms=100, pings=30000,
+    ping_warmup=2000, wrk_seconds=3, wrk_connections=16, call_iterations=4000,
     call_rounds=3,
 )
 QUICK = Sizes(
-    bulk_bytes=32 * MIB, bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), connections=100, pings=500, ping_warmup=50,
-    wrk_seconds=1, wrk_connections=4, http_requests=50, call_iterations=500,
+    bulk_bytes=32 * MIB, bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), turns=2, turn_ms=20, pings=500,
+    ping_warmup=50, wrk_seconds=1, wrk_connections=4, call_iterations=500,
     call_rounds=1,
 )
 
@@ -63,6 +63,10 @@ class RunCtx:
     def bin(self, name: str) -> str:
         return str(self.bins / name)
 
+    def turns(self) -> str:
+        """The count argument of a client that takes turns (bench.h, take_turns)."""
+        return f"turns:{self.sizes.turn_ms}"
+
 
 def _json(out: str) -> dict[str, float]:
     for line in reversed(out.strip().splitlines()):
@@ -81,6 +85,9 @@ class Workload(ABC):
     unix_client: bool = True  # the client program can connect to a unix socket itself
     why_not_unix: str = ""
     client_timeout: float = 300
+    # The clients of all contenders run at once and take turns (runner.run_turns),
+    # a connection after another: the rate is the median over the turns.
+    takes_turns: bool = False
 
     @abstractmethod
     def server(self, addr: Address, ctx: RunCtx) -> list[str]:
@@ -90,9 +97,10 @@ class Workload(ABC):
     def client(self, addr: Address, ctx: RunCtx) -> list[str]:
         """Command line of the client, connecting to addr."""
 
-    @abstractmethod
     def parse(self, out: str) -> dict[str, float]:
-        """Metric id -> value from the client's stdout."""
+        """Metric id -> value from the client's stdout (a workload that takes
+        turns has none: the runner counts its turns)."""
+        raise NotImplementedError(self.id)
 
     def check(self, server_output: str) -> None:  # noqa: B027 - optional hook
         """Raise RunFailed if the server's output shows the run was broken."""
@@ -146,24 +154,26 @@ class Iperf3(Workload):
         return {"iperf3": float(bps) / 1e9}
 
 
+def turns_title(sizes: Sizes) -> str:
+    return f"{sizes.turns} turns of {sizes.turn_ms} ms"
+
+
 class ConnRate(Workload):
+    takes_turns = True
+
     def __init__(self, sizes: Sizes, mode: str) -> None:
         self.mode = mode
         self.id = f"connrate-{mode}"
         who = "client" if mode == "client-first" else "server"
         self.metrics = (
-            Metric(self.id, f"connection rate ({sizes.connections}x, {who} closes first)", "conn/s", True),
+            Metric(self.id, f"connection rate ({who} closes first, {turns_title(sizes)})", "conn/s", True),
         )
 
     def server(self, addr: Address, ctx: RunCtx) -> list[str]:
         return [ctx.bin("connrate"), "server", addr.spec(), self.mode]
 
     def client(self, addr: Address, ctx: RunCtx) -> list[str]:
-        return [ctx.bin("connrate"), "client", addr.spec(), str(ctx.sizes.connections), self.mode]
-
-    def parse(self, out: str) -> dict[str, float]:
-        r = _json(out)
-        return {self.id: r["median_chunk_rate"]}
+        return [ctx.bin("connrate"), "client", addr.spec(), ctx.turns(), self.mode]
 
 
 class Latency(Workload):
@@ -285,18 +295,15 @@ class NginxWrk(Nginx):
 
 class NginxConnPerRequest(Nginx):
     id = "nginx-conn"
+    takes_turns = True
 
     def __init__(self, sizes: Sizes) -> None:
         self.metrics = (
-            Metric("nginx-conn", f"nginx, a connection per request ({sizes.http_requests}x)", "req/s", True),
+            Metric("nginx-conn", f"nginx, a connection per request ({turns_title(sizes)})", "req/s", True),
         )
 
     def client(self, addr: Address, ctx: RunCtx) -> list[str]:
-        return [ctx.bin("httpreq"), addr.spec(), str(ctx.sizes.http_requests), PAGE]
-
-    def parse(self, out: str) -> dict[str, float]:
-        r = _json(out)
-        return {"nginx-conn": r["requests"] / r["seconds"]}
+        return [ctx.bin("httpreq"), addr.spec(), ctx.turns(), PAGE]
 
 
 def all_workloads(sizes: Sizes) -> list[Workload]:

@@ -5,6 +5,7 @@
  *
  *   connrate server ADDR MODE
  *   connrate client ADDR N MODE       -> {"connections": N, "seconds": S, "median_chunk_rate": R}
+ *   connrate client ADDR turns:MS MODE -> a line per turn (bench.h, take_turns)
  *
  * R, the median of the rates of ten consecutive slices of N/10 connections,
  * is what is reported: a scheduling hiccup on a shared machine moves the
@@ -48,8 +49,36 @@ static int cmp(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static int client(const struct addr *a, long n, int sfirst)
+struct conn_args {
+    const struct addr *a;
+    int sfirst;
+};
+
+static void one_connection(void *arg)
 {
+    const struct conn_args *c = arg;
+    int fd = connect_to(c->a);
+    char b = 'x';
+    write_all(fd, &b, 1);
+    if (!read_full(fd, &b, 1)) {
+        errno = 0;
+        die("EOF instead of the reply");
+    }
+    if (c->sfirst && read_full(fd, &b, 1)) {
+        errno = 0;
+        die("data instead of EOF");
+    }
+    close(fd);
+}
+
+static int client(const struct addr *a, const char *count, int sfirst)
+{
+    struct conn_args c = {a, sfirst};
+    long ms = turn_ms(count), n = atol(count);
+    if (ms > 0) {
+        take_turns(ms, one_connection, &c);
+        return 0;
+    }
     if (n < CHUNKS) {
         errno = 0;
         die("N must be at least %d", CHUNKS);
@@ -58,18 +87,7 @@ static int client(const struct addr *a, long n, int sfirst)
     long per = n / CHUNKS;
     uint64_t t0 = now_ns(), tc = t0;
     for (long i = 0; i < n; i++) {
-        int fd = connect_to(a);
-        char b = 'x';
-        write_all(fd, &b, 1);
-        if (!read_full(fd, &b, 1)) {
-            errno = 0;
-            die("connection %ld: EOF instead of the reply", i);
-        }
-        if (sfirst && read_full(fd, &b, 1)) {
-            errno = 0;
-            die("connection %ld: data instead of EOF", i);
-        }
-        close(fd);
+        one_connection(&c);
         if ((i + 1) % per == 0 && (i + 1) / per <= CHUNKS) {
             uint64_t t = now_ns();
             rates[(i + 1) / per - 1] = (double)per * 1e9 / (double)(t - tc);
@@ -93,8 +111,8 @@ int main(int argc, char **argv)
     }
     if (argc == 5 && strcmp(argv[1], "client") == 0) {
         parse_addr(argv[2], &a);
-        return client(&a, atol(argv[3]), server_first(argv[4]));
+        return client(&a, argv[3], server_first(argv[4]));
     }
-    fprintf(stderr, "usage: connrate server ADDR MODE | connrate client ADDR N MODE\n");
+    fprintf(stderr, "usage: connrate server ADDR MODE | connrate client ADDR N|turns:MS MODE\n");
     return 2;
 }

@@ -3,57 +3,74 @@
  * its status line.
  *
  *   httpreq ADDR N PATH               -> {"requests": N, "seconds": S, "bytes": B}
+ *   httpreq ADDR turns:MS PATH        -> a line per turn (bench.h, take_turns)
  */
 #include "bench.h"
+
+struct request {
+    const struct addr *a;
+    const char *req;
+    size_t len;
+    uint64_t bytes;
+};
+
+static void one_request(void *arg)
+{
+    struct request *q = arg;
+    static char buf[1 << 16];
+    int fd = connect_to(q->a);
+    write_all(fd, q->req, q->len);
+    char head[64];
+    size_t got = 0, hl = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            die("read");
+        }
+        if (r == 0)
+            break;
+        size_t take = sizeof(head) - 1 - hl < (size_t)r ? sizeof(head) - 1 - hl : (size_t)r;
+        memcpy(head + hl, buf, take);
+        hl += take;
+        got += (size_t)r;
+    }
+    head[hl] = 0;
+    if (strncmp(head, "HTTP/1.1 200", 12) != 0) {
+        errno = 0;
+        die("not a 200 response: '%s'", head);
+    }
+    q->bytes += got;
+    close(fd);
+}
 
 int main(int argc, char **argv)
 {
     bench_signals();
     if (argc != 4) {
-        fprintf(stderr, "usage: httpreq ADDR N PATH\n");
+        fprintf(stderr, "usage: httpreq ADDR N|turns:MS PATH\n");
         return 2;
     }
     struct addr a;
     parse_addr(argv[1], &a);
-    long n = atol(argv[2]);
     char req[512];
     int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", argv[3]);
     if (rl < 0 || (size_t)rl >= sizeof(req)) {
         errno = 0;
         die("path too long");
     }
-    static char buf[1 << 16];
-    uint64_t bytes = 0;
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        int fd = connect_to(&a);
-        write_all(fd, req, (size_t)rl);
-        char head[64];
-        size_t got = 0, hl = 0;
-        for (;;) {
-            ssize_t r = read(fd, buf, sizeof(buf));
-            if (r < 0) {
-                if (errno == EINTR)
-                    continue;
-                die("read");
-            }
-            if (r == 0)
-                break;
-            size_t take = sizeof(head) - 1 - hl < (size_t)r ? sizeof(head) - 1 - hl : (size_t)r;
-            memcpy(head + hl, buf, take);
-            hl += take;
-            got += (size_t)r;
-        }
-        head[hl] = 0;
-        if (strncmp(head, "HTTP/1.1 200", 12) != 0) {
-            errno = 0;
-            die("request %ld: not a 200 response: '%s'", i, head);
-        }
-        bytes += got;
-        close(fd);
+    struct request q = {&a, req, (size_t)rl, 0};
+    long ms = turn_ms(argv[2]), n = atol(argv[2]);
+    if (ms > 0) {
+        take_turns(ms, one_request, &q);
+        return 0;
     }
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        one_request(&q);
     uint64_t t1 = now_ns();
     printf("{\"requests\": %ld, \"seconds\": %.9f, \"bytes\": %llu}\n", n, (double)(t1 - t0) / 1e9,
-           (unsigned long long)bytes);
+           (unsigned long long)q.bytes);
     return 0;
 }

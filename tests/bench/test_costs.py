@@ -5,8 +5,10 @@ the swap of descriptors adds its own, and reads the socket's options back. Count
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from benchmarks.costs import count
+from benchmarks.costs import count, cpu_per_connection
 
 from tests.helpers.programs import require_program
 from unsock import library_path
@@ -40,3 +42,11 @@ def test_the_swap_costs_five_more_and_reads_the_options_back(counts):
     # getsockopt each that the kernel answers for a TCP socket.
     assert late.pop("getsockopt") >= 20
     assert late == {"socket": 2, "fcntl": 2, "dup3": 1, "bind": 1, "connect": 1, "write": 1, "read": 1, "close": 2}
+
+
+def test_cpu_per_connection_runs_every_way_taking_turns():
+    # Timed, so only that it runs: every way gives a CPU time per connection (--cpu).
+    cost = cpu_per_connection(library_path(), turns=2, turn_ms=20, cpu=max(os.sched_getaffinity(0)))
+    assert set(cost) == {"native unix", "unsock", "unsock, UNSOCK_IP_AT_SOCKET=1", "native TCP",
+                         "unsock, the address not covered (TCP)"}
+    assert all(v > 0 for v in cost.values()), cost
