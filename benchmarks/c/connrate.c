@@ -4,16 +4,12 @@
  * closes right after replying and the client closes on EOF.
  *
  *   connrate server ADDR MODE
- *   connrate client ADDR N MODE       -> {"connections": N, "seconds": S, "median_chunk_rate": R}
- *   connrate client ADDR turns:MS MODE -> a line per turn (bench.h, take_turns)
- *
- * R, the median of the rates of ten consecutive slices of N/10 connections,
- * is what is reported: a scheduling hiccup on a shared machine moves the
- * total time of a short run far more than it moves a median.
+ *   connrate client ADDR N MODE       -> {"connections": N, "seconds": S}
+ *   connrate client ADDR turns:MS MODE -> a line per turn (bench.h, take_turns): what
+ *                                         make bench times, the clients of all contenders
+ *                                         taking turns
  */
 #include "bench.h"
-
-#define CHUNKS 10 /* the rate reported is the median over 10 equal slices of the run */
 
 static int server_first(const char *mode)
 {
@@ -41,12 +37,6 @@ static _Noreturn void server(const struct addr *a, int sfirst)
         }
         close(c);
     }
-}
-
-static int cmp(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
 }
 
 struct conn_args {
@@ -79,25 +69,10 @@ static int client(const struct addr *a, const char *count, int sfirst)
         take_turns(ms, one_connection, &c);
         return 0;
     }
-    if (n < CHUNKS) {
-        errno = 0;
-        die("N must be at least %d", CHUNKS);
-    }
-    double rates[CHUNKS];
-    long per = n / CHUNKS;
-    uint64_t t0 = now_ns(), tc = t0;
-    for (long i = 0; i < n; i++) {
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
         one_connection(&c);
-        if ((i + 1) % per == 0 && (i + 1) / per <= CHUNKS) {
-            uint64_t t = now_ns();
-            rates[(i + 1) / per - 1] = (double)per * 1e9 / (double)(t - tc);
-            tc = t;
-        }
-    }
-    uint64_t t1 = now_ns();
-    qsort(rates, CHUNKS, sizeof(rates[0]), cmp);
-    printf("{\"connections\": %ld, \"seconds\": %.9f, \"median_chunk_rate\": %.1f}\n", n,
-           (double)(t1 - t0) / 1e9, (rates[CHUNKS / 2 - 1] + rates[CHUNKS / 2]) / 2);
+    printf("{\"connections\": %ld, \"seconds\": %.9f}\n", n, (double)(now_ns() - t0) / 1e9);
     return 0;
 }
 
