@@ -144,15 +144,14 @@ def cpu_per_connection(lib: Path, turns: int, turn_ms: int, cpu: int) -> dict[st
         servers: list[Background] = []
         clients: list[Turner] = []
         try:
-            for way in all_ways:
+            for i, way in enumerate(all_ways):
                 env = {**plain_env(), **way.env}
-                name = way.name.split(",")[0].replace(" ", "-") + str(len(servers))
-                server = Background(f"server-{name}", [str(connrate), "server", way.told.spec(), "client-first"],
+                server = Background(f"server-{i}", [str(connrate), "server", way.told.spec(), "client-first"],
                                     env, scratch, cpu)
                 servers.append(server)
                 server.wait_listening(way.listens)
-                clients.append(Turner(f"client-{name}", [str(connrate), "client", way.told.spec(),
-                                                         f"turns:{turn_ms}", "client-first"], env, scratch, cpu))
+                clients.append(Turner(f"client-{i}", [str(connrate), "client", way.told.spec(), f"turns:{turn_ms}",
+                                                      "client-first"], env, scratch, cpu))
             rates: list[list[float]] = [[] for _ in all_ways]
             for turn in range(turns + 1):
                 for i, client in enumerate(clients):

@@ -172,7 +172,10 @@ class Turner:
                 raise RunFailed(f"{name}: cannot start {argv[0]}: {e}") from e
 
     def failed(self, what: str) -> RunFailed:
+        """Stop it; why, with its exit status and the end of its stderr."""
+        running = self.proc.poll() is None
         self.stop()
+        what += " (killed)" if running else f" (exit {self.proc.returncode})"
         with contextlib.suppress(OSError):
             what += f": {tail(self.err.read_text(errors='replace'))}"
         return RunFailed(f"{self.name} {what}")
@@ -183,12 +186,12 @@ class Turner:
             self.proc.stdin.write(b"g")
             self.proc.stdin.flush()
         except OSError as e:
-            raise self.failed(f"exited {self.proc.poll()}") from e
+            raise self.failed("is gone") from e
         if not select.select([self.proc.stdout], [], [], timeout)[0]:
             raise self.failed(f"did not finish its turn within {timeout:.0f}s")
         line = self.proc.stdout.readline().split()
         if len(line) != 2 or not all(x.isdigit() for x in line) or int(line[1]) == 0:
-            raise self.failed(f"exited {self.proc.wait()}" if not line else f"printed {b' '.join(line)!r}")
+            raise self.failed("ended its output" if not line else f"printed {b' '.join(line)!r}")
         return int(line[0]), int(line[1])
 
     def finish(self, timeout: float = 30) -> None:
@@ -201,7 +204,7 @@ class Turner:
         except subprocess.TimeoutExpired as e:
             raise self.failed(f"did not exit within {timeout:.0f}s") from e
         if rc != 0:
-            raise self.failed(f"exited {rc}")
+            raise self.failed("failed")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -194,15 +194,15 @@ def run_turns(
     out: list[dict[str, float] | RunFailed] = []
     try:
         for c, ctx in zip(cs, ctxs, strict=True):
+            started: Started | None = None
             try:
                 started = start(w, c, setting, ctx, ports, cpus[0])
-                ups.append(started)
                 turners.append(Turner("client", started.argv, started.env, ctx.scratch, cpus[1]))
                 out.append({})
             except RunFailed as e:
-                ups.append(None)
                 turners.append(None)
                 out.append(e)
+            ups.append(started)
         sizes = ctxs[0].sizes
         rates: list[list[float]] = [[] for _ in cs]
         for turn in range(sizes.turns + 1):
@@ -210,7 +210,7 @@ def run_turns(
                 if t is None:
                     continue
                 try:
-                    n, ns = t.turn(timeout=max(60.0, sizes.turn_ms / 100))
+                    n, ns = t.turn(timeout=60 + sizes.turn_ms / 1000)
                 except RunFailed as e:
                     turners[i], out[i] = None, e
                     continue
