@@ -86,17 +86,19 @@ def test_client_to_native_unix_server(unsock: Unsock) -> None:
 def test_listener_with_native_unix_client(unsock: Unsock) -> None:
     port = 18204
     server = unsock.start([nc(), "-N", "-l", "127.0.0.1", str(port)], stdin=subprocess.PIPE, wait_port=port)
+    # nc's input first, and the client's only once nc is done with it: nc quits when the
+    # network side ends before it has read its input (so it does without unsock too).
+    assert server.stdin is not None
+    server.stdin.write(b"nc hello\n")
+    server.stdin.close()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
         c.settimeout(20)
         c.connect(str(unsock.path(port)))
-        c.sendall(b"native hello\n")
-        c.shutdown(socket.SHUT_WR)
-        assert server.stdin is not None
-        server.stdin.write(b"nc hello\n")
-        server.stdin.close()
         data = b""
         while chunk := c.recv(65536):
             data += chunk
+        c.sendall(b"native hello\n")
+        c.shutdown(socket.SHUT_WR)
     assert data == b"nc hello\n"
     assert server.wait(15) == 0
     assert server.stdout is not None
