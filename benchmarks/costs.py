@@ -134,7 +134,7 @@ def count(lib: Path, n: int, instructions_too: bool = False) -> Counts:
 def cpu_per_connection(lib: Path, turns: int, turn_ms: int, cpu: int) -> dict[str, float]:
     """Microseconds of CPU per connection, both ends together, for each way: its server and
     client run on one CPU, so the rate is the inverse of what a connection costs them; the
-    clients of all ways take turns (bench.h, take_turns) so that the machine's moments fall
+    clients of all ways take turns (bench.h, repeat) so that the machine's moments fall
     on each alike. The median over the turns, the first one left out (warming up)."""
     connrate = build(ROOT / "build" / "bench" / "bin") / "connrate"
     with tempfile.TemporaryDirectory(prefix="unsock-costs-") as tmp:

@@ -155,7 +155,7 @@ class Background:
 
 
 class Turner:
-    """A client that takes turns (bench.h, take_turns): each turn() lets it
+    """A client that takes turns (bench.h, repeat): each turn() lets it
     run for its turn's length and returns how many it did in how many
     nanoseconds."""
 

@@ -64,7 +64,7 @@ class RunCtx:
         return str(self.bins / name)
 
     def turns(self) -> str:
-        """The count argument of a client that takes turns (bench.h, take_turns)."""
+        """The count argument of a client that takes turns (bench.h, repeat)."""
         return f"turns:{self.sizes.turn_ms}"
 
 

@@ -202,26 +202,26 @@ static inline int accept_or_exit(int lfd)
     }
 }
 
-/* "turns:MS" in place of a count: the runner (benchmarks/runner.py) lets
- * the clients of all contenders take turns, one at a time, so that the
- * machine's slow and fast moments fall on all of them alike. Returns MS, or
- * 0 if arg is a plain count. */
-static inline long turn_ms(const char *arg)
+/* count is N or "turns:MS". N: one() N times, returning the seconds they
+ * took. "turns:MS": the runner (benchmarks/runner.py) lets the clients of all
+ * contenders take turns, one at a time, so that the machine's slow and fast
+ * moments fall on all of them alike; for each byte read from stdin, one()
+ * again and again for MS milliseconds, then "COUNT NANOSECONDS" on a line of
+ * stdout, until EOF on stdin; returns -1. */
+static inline double repeat(const char *count, void (*one)(void *), void *arg)
 {
-    if (strncmp(arg, "turns:", 6) != 0)
-        return 0;
-    long ms = atol(arg + 6);
+    if (strncmp(count, "turns:", 6) != 0) {
+        long n = atol(count);
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            one(arg);
+        return (double)(now_ns() - t0) / 1e9;
+    }
+    long ms = atol(count + 6);
     if (ms <= 0) {
         errno = 0;
-        die("bad turn length '%s'", arg);
+        die("bad turn length '%s'", count);
     }
-    return ms;
-}
-
-/* For each byte read from stdin: one() again and again for ms milliseconds,
- * then "COUNT NANOSECONDS" on a line of stdout. EOF on stdin ends the run. */
-static inline void take_turns(long ms, void (*one)(void *), void *arg)
-{
     char go;
     uint64_t span = (uint64_t)ms * 1000000u;
     for (;;) {
@@ -231,15 +231,15 @@ static inline void take_turns(long ms, void (*one)(void *), void *arg)
         if (r < 0)
             die("read of the turn");
         if (r == 0)
-            return;
+            return -1;
         uint64_t t0 = now_ns(), t = t0;
-        long count = 0;
+        long done = 0;
         while (t - t0 < span) {
             one(arg);
-            count++;
+            done++;
             t = now_ns();
         }
-        printf("%ld %llu\n", count, (unsigned long long)(t - t0));
+        printf("%ld %llu\n", done, (unsigned long long)(t - t0));
         if (fflush(stdout) != 0)
             die("write of the turn's result");
     }

@@ -5,7 +5,7 @@
  *
  *   connrate server ADDR MODE
  *   connrate client ADDR N MODE       -> {"connections": N, "seconds": S}
- *   connrate client ADDR turns:MS MODE -> a line per turn (bench.h, take_turns): what
+ *   connrate client ADDR turns:MS MODE -> a line per turn (bench.h, repeat): what
  *                                         make bench times, the clients of all contenders
  *                                         taking turns
  */
@@ -64,15 +64,9 @@ static void one_connection(void *arg)
 static int client(const struct addr *a, const char *count, int sfirst)
 {
     struct conn_args c = {a, sfirst};
-    long ms = turn_ms(count), n = atol(count);
-    if (ms > 0) {
-        take_turns(ms, one_connection, &c);
-        return 0;
-    }
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++)
-        one_connection(&c);
-    printf("{\"connections\": %ld, \"seconds\": %.9f}\n", n, (double)(now_ns() - t0) / 1e9);
+    double seconds = repeat(count, one_connection, &c);
+    if (seconds >= 0)
+        printf("{\"connections\": %ld, \"seconds\": %.9f}\n", atol(count), seconds);
     return 0;
 }
 

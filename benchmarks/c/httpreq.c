@@ -3,7 +3,7 @@
  * its status line.
  *
  *   httpreq ADDR N PATH               -> {"requests": N, "seconds": S, "bytes": B}
- *   httpreq ADDR turns:MS PATH        -> a line per turn (bench.h, take_turns)
+ *   httpreq ADDR turns:MS PATH        -> a line per turn (bench.h, repeat)
  */
 #include "bench.h"
 
@@ -61,16 +61,9 @@ int main(int argc, char **argv)
         die("path too long");
     }
     struct request q = {&a, req, (size_t)rl, 0};
-    long ms = turn_ms(argv[2]), n = atol(argv[2]);
-    if (ms > 0) {
-        take_turns(ms, one_request, &q);
-        return 0;
-    }
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++)
-        one_request(&q);
-    uint64_t t1 = now_ns();
-    printf("{\"requests\": %ld, \"seconds\": %.9f, \"bytes\": %llu}\n", n, (double)(t1 - t0) / 1e9,
-           (unsigned long long)q.bytes);
+    double seconds = repeat(argv[2], one_request, &q);
+    if (seconds >= 0)
+        printf("{\"requests\": %ld, \"seconds\": %.9f, \"bytes\": %llu}\n", atol(argv[2]), seconds,
+               (unsigned long long)q.bytes);
     return 0;
 }
