@@ -35,10 +35,7 @@ static void describe_client(struct usock *s, uint16_t port, const struct sockadd
 static void describe_accepted(struct usock *s, int fd, uint16_t port)
 {
     s->local_len = named(s->family, port, &s->local);
-    struct sockaddr_un un;
-    socklen_t len = sizeof(un);
-    if (unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) == 0)
-        s->peer_len = unsock_accepted_peer(fd, s->family, &s->local, s->local_len, &un, len, "adopt", &s->peer);
+    unsock_read_peer(s, fd, "adopt");
 }
 
 void unsock_adopt(int fd)

@@ -43,13 +43,19 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
             unsock_fd_set(c, NULL);
         return c;
     }
+    /* A program that does not ask for the peer may never: it is read when
+     * it does (unsock_read_peer), unless the decision log wants it now. */
+    bool unread = addr == NULL && !unsock_cfg.debug;
     struct sockaddr_storage peer, shown;
     socklen_t plen = sizeof(peer), shownlen;
-    int c = four ? unsock_real.accept4(fd, (struct sockaddr *)&peer, &plen, flags)
-                 : unsock_real.accept(fd, (struct sockaddr *)&peer, &plen);
+    struct sockaddr *pa = unread ? NULL : (struct sockaddr *)&peer;
+    socklen_t *pl = unread ? NULL : &plen;
+    int c = four ? unsock_real.accept4(fd, pa, pl, flags) : unsock_real.accept(fd, pa, pl);
     if (c < 0)
         return c;
-    if (plen > sizeof(peer))
+    if (unread)
+        plen = 0;
+    else if (plen > sizeof(peer))
         plen = sizeof(peer);
     struct usock *ls = unsock_fd_lock(fd), *s = NULL;
     if (ls == NULL) {
@@ -68,8 +74,11 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
         char what[32] = "";
         if (unsock_cfg.debug)
             snprintf(what, sizeof(what), "accept fd %d", c);
-        s->peer_len = unsock_accepted_peer(c, s->family, &s->local, s->local_len, (const struct sockaddr_un *)&peer,
-                                           plen, what, &s->peer);
+        if (unread)
+            s->peer_unread = true;
+        else
+            s->peer_len = unsock_accepted_peer(c, s->family, &s->local, s->local_len,
+                                               (const struct sockaddr_un *)&peer, plen, what, &s->peer);
         shown = s->peer;
         shownlen = s->peer_len;
         unsock_mark_family(c, s->family);
@@ -113,6 +122,8 @@ static int do_name(int fd, struct sockaddr *addr, socklen_t *len, name_fn real, 
         return unsock_copy_out(addr, len, &shown, shownlen, true);
     }
     int r;
+    if (peer && s->peer_unread)
+        unsock_read_peer(s, fd, "getpeername");
     if (peer && s->peer_len == 0) {
         errno = ENOTCONN;
         r = -1;

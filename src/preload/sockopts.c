@@ -184,7 +184,8 @@ int unsock_opt_get(struct usock *s, int fd, int level, int name, void *val, sock
     if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM && !s->early)
         return tcp_info(fd, val, len);
     /* A connection reports its path's segment size, not what was asked for. */
-    if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM && s->peer_len > 0) {
+    if (level == IPPROTO_TCP && name == TCP_MAXSEG && s->type == SOCK_STREAM &&
+        (s->peer_len > 0 || s->peer_unread)) {
         int mss = LOOPBACK_MSS;
         return unsock_copy_out(val, len, &mss, sizeof(mss), false);
     }

@@ -8,6 +8,7 @@
 #include "sockfile.h"
 #include "template.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,19 @@ void unsock_set_peer(struct usock *s, const struct sockaddr *addr)
 {
     s->peer_len = unsock_inet_len(addr->sa_family);
     memcpy(&s->peer, addr, s->peer_len);
+}
+
+void unsock_read_peer(struct usock *s, int fd, const char *what)
+{
+    struct sockaddr_un un;
+    socklen_t len = sizeof(un);
+    int saved = errno;
+    s->peer_unread = false;
+    s->peer_len = unsock_real.getpeername(fd, (struct sockaddr *)&un, &len) != 0
+                      ? 0
+                      : unsock_accepted_peer(fd, s->family, &s->local, s->local_len, &un,
+                                             len < sizeof(un) ? len : sizeof(un), what, &s->peer);
+    errno = saved;
 }
 
 int unsock_implicit_bind(int tmp, struct usock *s, const struct unsock_query *q, const struct unsock_plan *p,

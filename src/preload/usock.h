@@ -41,6 +41,9 @@ struct usock {
     socklen_t local_len;
     struct sockaddr_storage peer;     /* what getpeername() reports */
     socklen_t peer_len;
+    /* Accepted without an address buffer: the peer is read from the kernel
+     * when the program first asks (unsock_read_peer), not at every accept. */
+    bool peer_unread;
     /* A datagram socket "connected" to a port nobody served yet: UDP's
      * connect succeeds regardless, so the unix connect is retried at the
      * next send (ECONNREFUSED until the server is there, as on Linux). */
@@ -76,6 +79,11 @@ struct usock {
  * connected (its peer, and a local address if it has none yet) by q. */
 void unsock_describe(struct usock *s, const struct unsock_query *q, uint16_t port);
 void unsock_set_peer(struct usock *s, const struct sockaddr *addr);
+
+/* The peer of fd, a connection accepted by a converted listener, read from
+ * the kernel: its client's name, or its credentials (sockaddr.h,
+ * unsock_accepted_peer; WHAT starts the decision log's line). */
+void unsock_read_peer(struct usock *s, int fd, const char *what);
 
 /* A datagram socket that sends before binding gets an address of a free
  * port the peer can answer to, as with UDP's implicit bind: from the rule's

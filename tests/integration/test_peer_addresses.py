@@ -85,3 +85,39 @@ def test_toward_127_0_0_1_and_with_peer_loopback_every_client_is_127_0_0_1(tmp_p
         with socket.socket(socket.AF_UNIX) as native:
             native.connect(str(tmp_path / f"{port}.sock"))
             assert native.recv(100).decode().split()[0] == "127.0.0.1"
+
+
+LATE_PEER = """
+import ctypes, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+l = socket.socket()
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen()
+print("ready", flush=True)
+while True:
+    fd = libc.accept(l.fileno(), None, None)  # no address buffer: the peer is asked for later
+    a = socket.socket(fileno=fd)
+    said = a.recv(100).decode()
+    assert a.recv(100) == b""  # the client is gone before the server asks
+    print(said, "%s %d" % a.getpeername()[:2], flush=True)
+    a.close()
+"""
+
+
+def test_a_server_that_asks_for_its_peer_after_accept_sees_what_accept_would_have(
+        tmp_path: Path, runner: Runner) -> None:
+    rule = f"path={tmp_path}/%p.sock"
+    server = runner.start([rule], [PYTHON, "-u", "-c", LATE_PEER, "127.0.0.5", "7704"])
+    assert server.out.wait_for("ready\n", 15)
+    subprocess.run(run_args([rule], [PYTHON, "-c", """
+import socket
+with socket.create_connection(("127.0.0.5", 7704)) as c:
+    c.sendall(("%s %d" % c.getsockname()[:2]).encode())
+"""]), env=plain_env(), timeout=30, check=True)
+    line = server.out.wait_for(r"(\S+ \d+) (\S+ \d+)\n", 15)
+    assert line.group(1) == line.group(2), "the server sees the client where the client said it was"
+    with socket.socket(socket.AF_UNIX) as native:
+        native.connect(str(tmp_path / "7704.sock"))
+        native.sendall(b"native 0")
+    line = server.out.wait_for(r"native 0 (\S+) \d+\n", 15)
+    assert line.group(1) == of_pid(os.getpid())
