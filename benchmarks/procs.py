@@ -156,8 +156,8 @@ class Background:
 
 class Turner:
     """A client that takes turns (bench.h, repeat): each turn() lets it
-    run for its turn's length and returns how many it did in how many
-    nanoseconds."""
+    run for its turn's length and returns its line for the turn: how many it
+    did, in how many nanoseconds, and what more it says of the turn."""
 
     def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], scratch: Path, cpu: int | None) -> None:
         self.name = name
@@ -180,7 +180,7 @@ class Turner:
             what += f": {tail(self.err.read_text(errors='replace'))}"
         return RunFailed(f"{self.name} {what}")
 
-    def turn(self, timeout: float) -> tuple[int, int]:
+    def turn(self, timeout: float) -> list[int]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write(b"g")
@@ -190,9 +190,9 @@ class Turner:
         if not select.select([self.proc.stdout], [], [], timeout)[0]:
             raise self.failed(f"did not finish its turn within {timeout:.0f}s")
         line = self.proc.stdout.readline().split()
-        if len(line) != 2 or not all(x.isdigit() for x in line) or int(line[1]) == 0:
+        if len(line) < 2 or not all(x.isdigit() for x in line) or int(line[1]) == 0:
             raise self.failed("ended its output" if not line else f"printed {b' '.join(line)!r}")
-        return int(line[0]), int(line[1])
+        return [int(x) for x in line]
 
     def finish(self, timeout: float = 30) -> None:
         """End the run (EOF on its stdin): RunFailed unless it exits 0."""

@@ -187,8 +187,8 @@ def run_turns(
 ) -> list[dict[str, float] | RunFailed]:
     """All of cs at once, their clients taking turns one at a time (in the
     order of cs), so that the machine's slow and fast moments fall on each
-    alike; the first turn warms up. Each contender's value is the median
-    rate of its turns."""
+    alike; the first turn warms up. Each contender's value of a metric is
+    the median over its turns (Workload.turn)."""
     ups: list[Started | None] = []
     turners: list[Turner | None] = []
     out: list[dict[str, float] | RunFailed] = []
@@ -204,18 +204,19 @@ def run_turns(
                 out.append(e)
             ups.append(started)
         sizes = ctxs[0].sizes
-        rates: list[list[float]] = [[] for _ in cs]
+        values: list[dict[str, list[float]]] = [{m.id: [] for m in w.metrics} for _ in cs]
         for turn in range(sizes.turns + 1):
             for i, t in enumerate(turners):
                 if t is None:
                     continue
                 try:
-                    n, ns = t.turn(timeout=60 + sizes.turn_ms / 1000)
+                    fields = t.turn(timeout=60 + sizes.turn_ms / 1000)
                 except RunFailed as e:
                     turners[i], out[i] = None, e
                     continue
                 if turn > 0:
-                    rates[i].append(n * 1e9 / ns)
+                    for mid, v in w.turn(fields).items():
+                        values[i][mid].append(v)
         for i, t in enumerate(turners):
             up = ups[i]
             if t is None or up is None:
@@ -225,7 +226,7 @@ def run_turns(
                 for p in up.procs:
                     p.check_alive()
                 w.check(up.server.output())
-                out[i] = {m.id: statistics.median(rates[i]) for m in w.metrics}
+                out[i] = {mid: statistics.median(v) for mid, v in values[i].items()}
             except RunFailed as e:
                 out[i] = e
         return out

@@ -15,19 +15,14 @@ from .contenders import Address, Tcp, Unix
 from .procs import RunFailed
 
 KIB = 1024
-MIB = 1024 * KIB
-GIB = 1024 * MIB
 
 
 @dataclass(frozen=True)
 class Sizes:
-    bulk_bytes: int
     bulk_chunk: int
     iperf3_args: tuple[str, ...]
-    turns: int  # turns of each client in a connection-per-request workload (and one to warm up)
+    turns: int  # turns of each client in a workload that takes turns (and one to warm up)
     turn_ms: int  # milliseconds a turn lasts
-    pings: int
-    ping_warmup: int
     wrk_seconds: int
     wrk_connections: int
     call_iterations: int
@@ -35,14 +30,12 @@ class Sizes:
 
 
 FULL = Sizes(
-    bulk_bytes=GIB, bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), turns=15, turn_ms=100, pings=30000,
-    ping_warmup=2000, wrk_seconds=3, wrk_connections=16, call_iterations=4000,
-    call_rounds=3,
+    bulk_chunk=64 * KIB, iperf3_args=("-t", "3"), turns=15, turn_ms=100, wrk_seconds=3, wrk_connections=16,
+    call_iterations=4000, call_rounds=3,
 )
 QUICK = Sizes(
-    bulk_bytes=32 * MIB, bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), turns=2, turn_ms=20, pings=500,
-    ping_warmup=50, wrk_seconds=1, wrk_connections=4, call_iterations=500,
-    call_rounds=1,
+    bulk_chunk=64 * KIB, iperf3_args=("-n", "32M"), turns=2, turn_ms=20, wrk_seconds=1, wrk_connections=4,
+    call_iterations=500, call_rounds=1,
 )
 
 
@@ -68,15 +61,6 @@ class RunCtx:
         return f"turns:{self.sizes.turn_ms}"
 
 
-def _json(out: str) -> dict[str, float]:
-    for line in reversed(out.strip().splitlines()):
-        if line.startswith("{"):
-            data = json.loads(line)
-            assert isinstance(data, dict)
-            return data
-    raise RunFailed(f"no result line in the output: {out.strip()[-200:]!r}")
-
-
 class Workload(ABC):
     id: str
     metrics: tuple[Metric, ...]
@@ -86,7 +70,7 @@ class Workload(ABC):
     why_not_unix: str = ""
     client_timeout: float = 300
     # The clients of all contenders run at once and take turns (runner.run_turns),
-    # a connection after another: the rate is the median over the turns.
+    # a unit of work after another: each metric is the median over the turns.
     takes_turns: bool = False
 
     @abstractmethod
@@ -98,31 +82,40 @@ class Workload(ABC):
         """Command line of the client, connecting to addr."""
 
     def parse(self, out: str) -> dict[str, float]:
-        """Metric id -> value from the client's stdout (a workload that takes
-        turns has none: the runner counts its turns)."""
+        """Metric id -> value from the client's stdout (a workload that does
+        not take turns)."""
         raise NotImplementedError(self.id)
+
+    def turn(self, fields: list[int]) -> dict[str, float]:
+        """Metric id -> value of one turn, from the client's line for it
+        (bench.h, repeat: units done, nanoseconds, what more the client says):
+        by default units per second."""
+        return {m.id: fields[0] * 1e9 / fields[1] for m in self.metrics}
 
     def check(self, server_output: str) -> None:  # noqa: B027 - optional hook
         """Raise RunFailed if the server's output shows the run was broken."""
 
 
+def turns_title(sizes: Sizes) -> str:
+    return f"{sizes.turns} turns of {sizes.turn_ms} ms"
+
+
 class Bulk(Workload):
     id = "bulk"
-    client_timeout = 600
+    takes_turns = True
 
     def __init__(self, sizes: Sizes) -> None:
-        size = f"{sizes.bulk_bytes // GIB} GiB" if sizes.bulk_bytes >= GIB else f"{sizes.bulk_bytes // MIB} MiB"
-        self.metrics = (Metric("bulk", f"bulk {size}, {sizes.bulk_chunk // KIB} KiB writes", "Gbit/s", True),)
+        self.chunk = sizes.bulk_chunk
+        self.metrics = (Metric("bulk", f"bulk, {self.chunk // KIB} KiB writes ({turns_title(sizes)})", "Gbit/s", True),)
 
     def server(self, addr: Address, ctx: RunCtx) -> list[str]:
         return [ctx.bin("bulk"), "server", addr.spec()]
 
     def client(self, addr: Address, ctx: RunCtx) -> list[str]:
-        return [ctx.bin("bulk"), "client", addr.spec(), str(ctx.sizes.bulk_bytes), str(ctx.sizes.bulk_chunk)]
+        return [ctx.bin("bulk"), "client", addr.spec(), ctx.turns(), str(self.chunk)]
 
-    def parse(self, out: str) -> dict[str, float]:
-        r = _json(out)
-        return {"bulk": r["bytes"] * 8 / r["seconds"] / 1e9}
+    def turn(self, fields: list[int]) -> dict[str, float]:
+        return {"bulk": fields[0] * self.chunk * 8 / fields[1]}
 
 
 class Iperf3(Workload):
@@ -154,10 +147,6 @@ class Iperf3(Workload):
         return {"iperf3": float(bps) / 1e9}
 
 
-def turns_title(sizes: Sizes) -> str:
-    return f"{sizes.turns} turns of {sizes.turn_ms} ms"
-
-
 class ConnRate(Workload):
     takes_turns = True
 
@@ -178,9 +167,10 @@ class ConnRate(Workload):
 
 class Latency(Workload):
     id = "latency"
+    takes_turns = True
 
     def __init__(self, sizes: Sizes) -> None:
-        n = f"{sizes.pings}x"
+        n = turns_title(sizes)
         self.metrics = (
             Metric("latency-p50", f"1-byte ping-pong p50 ({n})", "µs", False),
             Metric("latency-p99", f"1-byte ping-pong p99 ({n})", "µs", False),
@@ -190,11 +180,10 @@ class Latency(Workload):
         return [ctx.bin("pingpong"), "server", addr.spec()]
 
     def client(self, addr: Address, ctx: RunCtx) -> list[str]:
-        return [ctx.bin("pingpong"), "client", addr.spec(), str(ctx.sizes.pings), str(ctx.sizes.ping_warmup)]
+        return [ctx.bin("pingpong"), "client", addr.spec(), ctx.turns()]
 
-    def parse(self, out: str) -> dict[str, float]:
-        r = _json(out)
-        return {"latency-p50": r["p50_us"], "latency-p99": r["p99_us"]}
+    def turn(self, fields: list[int]) -> dict[str, float]:
+        return {"latency-p50": fields[2] / 1e3, "latency-p99": fields[3] / 1e3}
 
 
 NGINX_CONF = Path("/etc/nginx/nginx.conf")

@@ -207,8 +207,9 @@ static inline int accept_or_exit(int lfd)
  * contenders take turns, one at a time, so that the machine's slow and fast
  * moments fall on all of them alike; for each byte read from stdin, one()
  * again and again for MS milliseconds, then "COUNT NANOSECONDS" on a line of
- * stdout, until EOF on stdin; returns -1. */
-static inline double repeat(const char *count, void (*one)(void *), void *arg)
+ * stdout, followed by what more() prints of the turn if it is given (which
+ * then starts the next afresh), until EOF on stdin; returns -1. */
+static inline double repeat(const char *count, void (*one)(void *), void (*more)(void *), void *arg)
 {
     if (strncmp(count, "turns:", 6) != 0) {
         long n = atol(count);
@@ -239,9 +240,21 @@ static inline double repeat(const char *count, void (*one)(void *), void *arg)
             done++;
             t = now_ns();
         }
-        printf("%ld %llu\n", done, (unsigned long long)(t - t0));
+        printf("%ld %llu", done, (unsigned long long)(t - t0));
+        if (more != NULL)
+            more(arg);
+        putchar('\n');
         if (fflush(stdout) != 0)
             die("write of the turn's result");
+    }
+}
+
+/* count must be "turns:MS" (a client that only takes turns). */
+static inline void turns_only(const char *count)
+{
+    if (strncmp(count, "turns:", 6) != 0) {
+        errno = 0;
+        die("this client takes turns only: turns:MS, not '%s'", count);
     }
 }
 

@@ -1,9 +1,9 @@
-/* Bulk throughput: the client writes TOTAL bytes in CHUNK-sized writes, shuts
- * down its sending side and waits for the server's byte count; the time runs
- * from the first write to that acknowledgement.
+/* Bulk throughput: the client writes CHUNK-sized writes over one connection,
+ * taking turns (bench.h, repeat); at the end it shuts down its sending side
+ * and checks the server's byte count against what it wrote.
  *
  *   bulk server ADDR
- *   bulk client ADDR TOTAL CHUNK      -> {"bytes": N, "seconds": S}
+ *   bulk client ADDR turns:MS CHUNK   -> a line per turn: "WRITES NANOSECONDS"
  */
 #include "bench.h"
 
@@ -30,31 +30,43 @@ static _Noreturn void server(const struct addr *a)
     }
 }
 
-static int client(const struct addr *a, uint64_t total, size_t chunk)
+struct writes {
+    int fd;
+    char *buf;
+    size_t chunk;
+    uint64_t total;
+};
+
+static void one_write(void *arg)
 {
-    char *buf = malloc(chunk);
-    if (buf == NULL)
-        die("malloc");
-    memset(buf, 'x', chunk);
-    int fd = connect_to(a);
-    uint64_t t0 = now_ns();
-    for (uint64_t left = total; left > 0;) {
-        size_t n = left < chunk ? (size_t)left : chunk;
-        write_all(fd, buf, n);
-        left -= n;
+    struct writes *w = arg;
+    write_all(w->fd, w->buf, w->chunk);
+    w->total += w->chunk;
+}
+
+static int client(const struct addr *a, const char *count, size_t chunk)
+{
+    turns_only(count);
+    if (chunk == 0) {
+        errno = 0;
+        die("CHUNK must be positive");
     }
-    if (shutdown(fd, SHUT_WR) != 0)
+    struct writes w = {.fd = connect_to(a), .buf = malloc(chunk), .chunk = chunk};
+    if (w.buf == NULL)
+        die("malloc");
+    memset(w.buf, 'x', chunk);
+    repeat(count, one_write, NULL, &w);
+    if (shutdown(w.fd, SHUT_WR) != 0)
         die("shutdown");
     uint64_t got;
-    if (!read_full(fd, &got, sizeof(got)))
+    if (!read_full(w.fd, &got, sizeof(got)))
         die("no acknowledgement from the server");
-    uint64_t t1 = now_ns();
-    if (got != total) {
+    if (got != w.total) {
         errno = 0;
-        die("server received %llu of %llu bytes", (unsigned long long)got, (unsigned long long)total);
+        die("server received %llu of %llu bytes", (unsigned long long)got, (unsigned long long)w.total);
     }
-    printf("{\"bytes\": %llu, \"seconds\": %.9f}\n", (unsigned long long)total, (double)(t1 - t0) / 1e9);
-    close(fd);
+    close(w.fd);
+    free(w.buf);
     return 0;
 }
 
@@ -68,8 +80,8 @@ int main(int argc, char **argv)
     }
     if (argc == 5 && strcmp(argv[1], "client") == 0) {
         parse_addr(argv[2], &a);
-        return client(&a, strtoull(argv[3], NULL, 0), (size_t)strtoull(argv[4], NULL, 0));
+        return client(&a, argv[3], (size_t)strtoull(argv[4], NULL, 0));
     }
-    fprintf(stderr, "usage: bulk server ADDR | bulk client ADDR TOTAL CHUNK\n");
+    fprintf(stderr, "usage: bulk server ADDR | bulk client ADDR turns:MS CHUNK\n");
     return 2;
 }

@@ -64,7 +64,7 @@ static void one_connection(void *arg)
 static int client(const struct addr *a, const char *count, int sfirst)
 {
     struct conn_args c = {a, sfirst};
-    double seconds = repeat(count, one_connection, &c);
+    double seconds = repeat(count, one_connection, NULL, &c);
     if (seconds >= 0)
         printf("{\"connections\": %ld, \"seconds\": %.9f}\n", atol(count), seconds);
     return 0;

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
         die("path too long");
     }
     struct request q = {&a, req, (size_t)rl, 0};
-    double seconds = repeat(argv[2], one_request, &q);
+    double seconds = repeat(argv[2], one_request, NULL, &q);
     if (seconds >= 0)
         printf("{\"requests\": %ld, \"seconds\": %.9f, \"bytes\": %llu}\n", atol(argv[2]), seconds,
                (unsigned long long)q.bytes);

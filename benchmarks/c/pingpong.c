@@ -1,8 +1,8 @@
-/* Latency: 1-byte ping-pong over one connection (TCP_NODELAY on TCP).
- * WARMUP untimed round trips, then N timed ones.
+/* Latency: 1-byte ping-pong over one connection (TCP_NODELAY on TCP), the
+ * client taking turns (bench.h, repeat): a round trip after another.
  *
  *   pingpong server ADDR
- *   pingpong client ADDR N WARMUP     -> {"p50_us": .., "p99_us": .., "mean_us": .., "min_us": ..}
+ *   pingpong client ADDR turns:MS     -> a line per turn: "COUNT NANOSECONDS P50_NS P99_NS"
  */
 #include "bench.h"
 
@@ -19,41 +19,53 @@ static _Noreturn void server(const struct addr *a)
     }
 }
 
+struct pings {
+    int fd;
+    uint64_t *t; /* this turn's round trips, in nanoseconds */
+    size_t n, cap;
+};
+
+static void round_trip(void *arg)
+{
+    struct pings *p = arg;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 4096;
+        if ((p->t = realloc(p->t, p->cap * sizeof(*p->t))) == NULL)
+            die("realloc");
+    }
+    char b = 'x';
+    uint64_t t0 = now_ns();
+    write_all(p->fd, &b, 1);
+    if (!read_full(p->fd, &b, 1)) {
+        errno = 0;
+        die("EOF from the server");
+    }
+    p->t[p->n++] = now_ns() - t0;
+}
+
 static int cmp(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return a < b ? -1 : a > b;
 }
 
-static int client(const struct addr *a, long n, long warmup)
+/* The turn's median and 99th percentile; the next turn starts afresh. */
+static void percentiles(void *arg)
 {
-    if (n < 1) {
-        errno = 0;
-        die("N must be positive");
-    }
-    uint64_t *t = malloc((size_t)n * sizeof(*t));
-    if (t == NULL)
-        die("malloc");
-    int fd = connect_to(a);
-    nodelay(fd, a);
-    char b = 'x';
-    for (long i = 0; i < warmup + n; i++) {
-        uint64_t t0 = now_ns();
-        write_all(fd, &b, 1);
-        if (!read_full(fd, &b, 1)) {
-            errno = 0;
-            die("EOF from the server");
-        }
-        if (i >= warmup)
-            t[i - warmup] = now_ns() - t0;
-    }
-    close(fd);
-    double sum = 0;
-    for (long i = 0; i < n; i++)
-        sum += (double)t[i];
-    qsort(t, (size_t)n, sizeof(*t), cmp);
-    printf("{\"p50_us\": %.3f, \"p99_us\": %.3f, \"mean_us\": %.3f, \"min_us\": %.3f}\n", (double)t[n / 2] / 1e3,
-           (double)t[(size_t)((double)n * 0.99)] / 1e3, sum / (double)n / 1e3, (double)t[0] / 1e3);
+    struct pings *p = arg;
+    qsort(p->t, p->n, sizeof(*p->t), cmp);
+    printf(" %llu %llu", (unsigned long long)p->t[p->n / 2], (unsigned long long)p->t[p->n * 99 / 100]);
+    p->n = 0;
+}
+
+static int client(const struct addr *a, const char *count)
+{
+    turns_only(count);
+    struct pings p = {.fd = connect_to(a)};
+    nodelay(p.fd, a);
+    repeat(count, round_trip, percentiles, &p);
+    close(p.fd);
+    free(p.t);
     return 0;
 }
 
@@ -65,10 +77,10 @@ int main(int argc, char **argv)
         parse_addr(argv[2], &a);
         server(&a);
     }
-    if (argc == 5 && strcmp(argv[1], "client") == 0) {
+    if (argc == 4 && strcmp(argv[1], "client") == 0) {
         parse_addr(argv[2], &a);
-        return client(&a, atol(argv[3]), atol(argv[4]));
+        return client(&a, argv[3]);
     }
-    fprintf(stderr, "usage: pingpong server ADDR | pingpong client ADDR N WARMUP\n");
+    fprintf(stderr, "usage: pingpong server ADDR | pingpong client ADDR turns:MS\n");
     return 2;
 }
