@@ -249,7 +249,8 @@ def markdown(r: Results, meta: dict[str, Any], chart: dict[str, str]) -> str:
                 row.append(f"{' / '.join(vals)}: {verdict}")
             rows.append(row)
         out += ["", "**Goals** (median per-repeat ratios; several numbers: client closes first / server closes "
-                "first; socat: the faster of the two socat variants in each repeat)", ""]
+                "first / nginx with a connection per request, as the goal names them; socat: the faster of the two "
+                "socat variants in each repeat)", ""]
         out += table(["goal", *conv], rows, "l" + "r" * len(conv))
 
     if r.calls:
