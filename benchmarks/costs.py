@@ -28,7 +28,7 @@ from pathlib import Path
 from .build import FLOOR_SHIM, build
 from .cli import ROOT, find_lib
 from .contenders import UNCOVERED_ADDR, UNSOCK_ADDR, Address, Tcp, Unix, plain_env
-from .procs import Background, RunFailed, Turner, listening
+from .procs import Background, RunFailed, Turner, listening, turn_order
 
 PORT = 7790
 BINS = ROOT / "build" / "bench" / "bin"
@@ -161,8 +161,8 @@ def cpu_per_connection(lib: Path, turns: int, turn_ms: int, cpu: int, mode: str 
                                                       mode], env, scratch, cpu))
             rates: list[list[float]] = [[] for _ in all_ways]
             for turn in range(turns + 1):
-                for i, client in enumerate(clients):
-                    n, ns = client.turn(timeout=60)[:2]
+                for i in turn_order(len(clients), turn):
+                    n, ns = clients[i].turn(timeout=60)[:2]
                     if turn > 0:
                         rates[i].append(n * 1e9 / ns)
             for client in clients:

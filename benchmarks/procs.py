@@ -154,6 +154,16 @@ class Background:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def turn_order(n: int, turn: int) -> list[int]:
+    """The order in which n clients take their turns in round `turn`: shuffled each round
+    (the same shuffles in every run), because a turn runs slower after one that made many
+    unix connections (the kernel still freeing them, or the host catching up), and in one
+    fixed order each client would always come after the same one."""
+    order = list(range(n))
+    random.Random(turn).shuffle(order)
+    return order
+
+
 class Turner:
     """A client that takes turns (bench.h, repeat): each turn() lets it
     run for its turn's length and returns its line for the turn: how many it

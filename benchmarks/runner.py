@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .contenders import NATIVE, PRELOAD, Address, Contender, Launcher, Setting, Side, SocatProxy, Tcp, Unix, plain_env
-from .procs import Background, Ports, RunFailed, Turner, run_client, server_address
+from .procs import Background, Ports, RunFailed, Turner, run_client, server_address, turn_order
 from .workloads import Metric, RunCtx, Sizes, Workload
 
 T = TypeVar("T")
@@ -206,7 +206,8 @@ def run_turns(
         sizes = ctxs[0].sizes
         values: list[dict[str, list[float]]] = [{m.id: [] for m in w.metrics} for _ in cs]
         for turn in range(sizes.turns + 1):
-            for i, t in enumerate(turners):
+            for i in turn_order(len(turners), turn):
+                t = turners[i]
                 if t is None:
                     continue
                 try:
