@@ -185,9 +185,9 @@ def run_turns(
     w: Workload, cs: Sequence[Contender], setting: Setting, ctxs: Sequence[RunCtx], ports: Ports,
     cpus: tuple[int | None, int | None],
 ) -> list[dict[str, float] | RunFailed]:
-    """All of cs at once, their clients taking turns one at a time (in the
-    order of cs), so that the machine's slow and fast moments fall on each
-    alike; the first turn warms up. Each contender's value of a metric is
+    """All of cs at once, their clients taking turns one at a time (in a
+    shuffled order each round, procs.turn_order), so that the machine's slow
+    and fast moments fall on each alike; the first turn warms up. Each contender's value of a metric is
     the median over its turns (Workload.turn)."""
     ups: list[Started | None] = []
     turners: list[Turner | None] = []

@@ -82,7 +82,8 @@ void unsock_set_peer(struct usock *s, const struct sockaddr *addr);
 
 /* The peer of fd, a connection accepted by a converted listener, read from
  * the kernel: its client's name, or its credentials (sockaddr.h,
- * unsock_accepted_peer; WHAT starts the decision log's line). */
+ * unsock_accepted_peer; WHAT starts the decision log's line); none (peer_len
+ * 0) if the kernel has no peer for fd. errno is kept. */
 void unsock_read_peer(struct usock *s, int fd, const char *what);
 
 /* A datagram socket that sends before binding gets an address of a free
